@@ -1,0 +1,109 @@
+// What a command may use: IO, paths, config, the cache, credentials and an HTTP client factory.
+// Everything heavy is opened lazily, so `pmsync --help` touches neither the database nor the
+// keychain.
+
+import type { Dispatcher } from "undici";
+import { Credentials, type Secret, type SecretSource } from "../auth/credentials.js";
+import { ensureHome, getConnection, loadConfig, resolvePaths, saveConfig, type ConfigFile, type ConnectionConfig, type Paths } from "../config.js";
+import { AuthError } from "../errors.js";
+import { HttpClient, HTTP_DEFAULTS } from "../http/client.js";
+import { UsageRecorder } from "../http/usage.js";
+import { providerModule } from "../providers/registry.js";
+import type { Store } from "../store/db.js";
+import type { IO } from "./io.js";
+
+export interface GlobalOptions {
+  home?: string;
+  db?: string;
+}
+
+export interface HttpSettings {
+  timeoutMs: number;
+  maxRetries: number;
+  maxRetryWaitMs: number;
+}
+
+export class AppContext {
+  readonly paths: Paths;
+  readonly credentials: Credentials;
+  private cfg: ConfigFile | null = null;
+  private storePromise: Promise<Store> | null = null;
+  /** Tests and the bench may inject a dispatcher; by default undici's global one is used. */
+  dispatcher: Dispatcher | undefined;
+
+  constructor(
+    readonly io: IO,
+    global: GlobalOptions,
+  ) {
+    this.paths = resolvePaths(global.home, global.db);
+    this.credentials = new Credentials(this.paths);
+  }
+
+  config(): ConfigFile {
+    this.cfg ??= loadConfig(this.paths);
+    return this.cfg;
+  }
+
+  connection(name: string): ConnectionConfig {
+    return getConnection(this.config(), name);
+  }
+
+  saveConfig(cfg: ConfigFile): void {
+    saveConfig(this.paths, cfg);
+    this.cfg = cfg;
+  }
+
+  store(): Promise<Store> {
+    if (!this.storePromise) {
+      ensureHome(this.paths);
+      this.storePromise = import("../store/db.js").then((m) => m.openStore(this.paths.db));
+    }
+    return this.storePromise;
+  }
+
+  async close(): Promise<void> {
+    if (this.storePromise) {
+      const s = await this.storePromise.catch(() => null);
+      this.storePromise = null;
+      await s?.close();
+    }
+  }
+
+  /** The secret of a saved connection, or an AuthError that names the login command. */
+  async secretFor(name: string, conn: ConnectionConfig): Promise<{ secret: Secret; source: SecretSource }> {
+    const found = await this.credentials.get(name, conn.secret_store);
+    if (!found) {
+      throw new AuthError(`no credentials for connection "${name}"`, { hint: `run \`${loginHint(name, conn)}\`` });
+    }
+    return found;
+  }
+
+  http(name: string, conn: ConnectionConfig, secret: Secret, usage: UsageRecorder, settings?: Partial<HttpSettings>): HttpClient {
+    const mod = providerModule(conn.provider);
+    const headers = mod.authHeaders(secret, conn);
+    return new HttpClient({
+      baseUrl: mod.apiBaseUrl(conn),
+      headers: () => headers,
+      usage,
+      loginHint: loginHint(name, conn),
+      dispatcher: this.dispatcher,
+      timeoutMs: settings?.timeoutMs ?? HTTP_DEFAULTS.timeoutMs,
+      maxRetries: settings?.maxRetries ?? HTTP_DEFAULTS.maxRetries,
+      maxRetryWaitMs: settings?.maxRetryWaitMs ?? HTTP_DEFAULTS.maxRetryWaitMs,
+      secrets: [secret.token, secret.refresh_token ?? "", Object.values(headers).join(" ")].filter(Boolean),
+      log: this.io.flags.verbose ? (line) => this.io.debug(line) : undefined,
+    } as ConstructorParameters<typeof HttpClient>[0]);
+  }
+}
+
+export function loginHint(name: string, conn: Pick<ConnectionConfig, "provider" | "site" | "email">): string {
+  const parts = [`pmsync login ${conn.provider}`];
+  if (name !== conn.provider) parts.push(`--name ${name}`);
+  if (conn.site) parts.push(`--site ${conn.site}`);
+  if (conn.email) parts.push(`--email ${conn.email}`);
+  return parts.join(" ");
+}
+
+export function newUsage(): UsageRecorder {
+  return new UsageRecorder();
+}

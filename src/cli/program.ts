@@ -1,0 +1,198 @@
+// The command table. Each action parses its options into a typed object and calls the command
+// module, imported lazily so start-up stays flat as commands are added.
+
+import { Command, Option, InvalidArgumentError } from "commander";
+import type { AppContext, HttpSettings } from "./context.js";
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0   success
+  1   failure
+  2   usage error (bad flag or value, or an answer a non-interactive run cannot give)
+  3   partial failure (some connections or items failed; status: some connection unhealthy)
+  4   authentication required or rejected (run \`pmsync login …\`)
+  5   push stopped on conflicts
+  75  another pmsync process holds the lock (try again later)
+
+Environment:
+  PMSYNC_HOME            directory for config.json and the default pmsync.db
+  PMSYNC_DB              cache database path
+  PMSYNC_TOKEN_<NAME>    token for connection NAME (upper-cased, non-alphanumerics as _)
+  NO_COLOR               disables colour`;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of seconds greater than 0");
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number, at least 1");
+  return n;
+}
+
+function httpSettings(o: { timeout?: number; maxRetryWait?: number }): Partial<HttpSettings> {
+  const s: Partial<HttpSettings> = {};
+  if (o.timeout !== undefined) s.timeoutMs = o.timeout * 1000;
+  if (o.maxRetryWait !== undefined) s.maxRetryWaitMs = o.maxRetryWait * 1000;
+  return s;
+}
+
+export function buildProgram(version: string, getCtx: (cmd: Command) => AppContext): Command {
+  const program = new Command("pmsync")
+    .description("A local, queryable cache of your project-management data: sync, edit, push, export, report.")
+    .version(version, "-V, --version")
+    .option("--home <dir>", "directory for config.json and the default cache (env PMSYNC_HOME)")
+    .option("--db <path>", "cache database path (env PMSYNC_DB)")
+    .option("--json", "machine output: one JSON document on stdout")
+    .option("-q, --quiet", "print errors only")
+    .option("-v, --verbose", "print HTTP requests (secrets redacted) and more detail")
+    .option("--no-color", "no colours (also NO_COLOR)")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", EXIT_CODES_HELP);
+
+  program
+    .command("login")
+    .description("create or update a connection; verifies the credential before saving anything")
+    .argument("<provider>", "tracker: jira")
+    .option("--name <name>", "connection name (default: the provider's name)")
+    .option("--site <url>", "the instance, e.g. https://your-team.atlassian.net")
+    .option("--email <email>", "account email (Jira API-token login)")
+    .option("--token-stdin", "read the API token from standard input")
+    .option("--api-url <url>", "send API calls here instead of --site")
+    .option("--project <key>", "limit the connection to a project (repeatable; default: all)", collect, [])
+    .option("--insecure-storage", "store the secret in a 0600 file in PMSYNC_HOME instead of the OS keychain")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  pmsync login jira --site https://acme.atlassian.net --email me@acme.com --token-stdin < token.txt
+  PMSYNC_TOKEN_JIRA=… pmsync login jira --site https://acme.atlassian.net --email me@acme.com`,
+    )
+    .action(async (provider: string, o, cmd: Command) => {
+      const { login } = await import("../commands/login.js");
+      await login(getCtx(cmd), {
+        provider,
+        name: o.name,
+        site: o.site,
+        email: o.email,
+        apiUrl: o.apiUrl,
+        tokenStdin: Boolean(o.tokenStdin),
+        projects: o.project,
+        insecureStorage: Boolean(o.insecureStorage),
+      });
+    });
+
+  const connections = program.command("connections").description("list, show and remove connections");
+  connections
+    .command("list", { isDefault: true })
+    .description("list connections")
+    .action(async (_o, cmd: Command) => (await import("../commands/connections.js")).listConnections(getCtx(cmd)));
+  connections
+    .command("show")
+    .argument("<name>")
+    .description("show one connection's settings and sync state")
+    .action(async (name: string, _o, cmd: Command) => (await import("../commands/connections.js")).showConnection(getCtx(cmd), name));
+  connections
+    .command("remove")
+    .argument("<name>")
+    .option("--purge", "also delete its cached issues and history")
+    .description("remove a connection and its secret")
+    .action(async (name: string, o, cmd: Command) =>
+      (await import("../commands/connections.js")).removeConnection(getCtx(cmd), name, Boolean(o.purge)),
+    );
+
+  program
+    .command("sync")
+    .description("pull issues into the cache (incremental where a cursor exists, full otherwise)")
+    .argument("[names...]", "connections to sync (default: all enabled)")
+    .addOption(new Option("--incremental", "pull what changed since the cursor").conflicts("full"))
+    .addOption(new Option("--full", "pull everything and mark vanished issues deleted").conflicts("incremental"))
+    .option("--project <key>", "only this project (repeatable)", collect, [])
+    .option("--dry-run", "pull and compare, write nothing")
+    .option("--timeout <seconds>", "per-request timeout (default 60)", positiveSeconds)
+    .option("--max-retry-wait <seconds>", "total retry waiting per request (default 120)", positiveSeconds)
+    .action(async (names: string[], o, cmd: Command) => {
+      const { sync } = await import("../commands/sync.js");
+      await sync(getCtx(cmd), {
+        names,
+        mode: o.full ? "full" : o.incremental ? "incremental" : "auto",
+        projects: o.project,
+        dryRun: Boolean(o.dryRun),
+        http: httpSettings(o),
+      });
+    });
+
+  program
+    .command("status")
+    .description("per connection: login, last sync, cursor, issues by status category, warnings")
+    .argument("[names...]")
+    .action(async (names: string[], _o, cmd: Command) => {
+      await (await import("../commands/status.js")).status(getCtx(cmd), names);
+    });
+
+  program
+    .command("usage")
+    .description("API requests and sync results per connection per day")
+    .argument("[names...]")
+    .option("--days <n>", "how many days back (default 7)", positiveInt, 7)
+    .action(async (names: string[], o, cmd: Command) => {
+      await (await import("../commands/usage.js")).usage(getCtx(cmd), names, o.days);
+    });
+
+  program
+    .command("export")
+    .description("stream issues from the cache as json, ndjson or csv")
+    .option("--format <format>", "json, ndjson or csv", "json")
+    .option("--out <file>", "write to a file (atomically) instead of stdout")
+    .option("--connection <name>", "only this connection (repeatable)", collect, [])
+    .option("--project <key>", "only this project (repeatable)", collect, [])
+    .option("--status-category <c>", "todo, in_progress, done or cancelled (repeatable)", collect, [])
+    .option("--updated-since <when>", "ISO date/time, or a span like 7d")
+    .option("--include-deleted", "include issues marked deleted")
+    .option("--fields <list>", "comma-separated columns, in this order")
+    .option("--bom", "start CSV with a UTF-8 byte-order mark (Excel)")
+    .addHelpText("after", "\nExamples:\n  pmsync export --format csv --out issues.csv\n  pmsync export --format ndjson --status-category in_progress | jq .key")
+    .action(async (o, cmd: Command) => {
+      const { runExport } = await import("../commands/export.js");
+      await runExport(getCtx(cmd), {
+        format: o.format,
+        out: o.out,
+        connections: o.connection,
+        projects: o.project,
+        statusCategories: o.statusCategory,
+        updatedSince: o.updatedSince,
+        includeDeleted: Boolean(o.includeDeleted),
+        fields: o.fields,
+        bom: Boolean(o.bom),
+      });
+    });
+
+  program
+    .command("sandbox")
+    .description("run the built-in Jira-compatible sandbox tracker on 127.0.0.1 until interrupted")
+    .option("--port <port>", "port (default: any free port)", (v) => Number(v), 0)
+    .option("--issues <n>", "number of generated issues", positiveInt, 500)
+    .option("--seed <n>", "data seed", positiveInt, 1)
+    .option("--time-zone <tz>", "the account's profile time zone", "America/Los_Angeles")
+    .option("--latency <ms>", "added delay per API request", (v) => Number(v), 0)
+    .option("--token <token>", "API token to accept (default: random)")
+    .action(async (o, cmd: Command) => {
+      const { runSandbox } = await import("../commands/sandbox.js");
+      await runSandbox(getCtx(cmd), { port: o.port, issues: o.issues, seed: o.seed, timeZone: o.timeZone, latencyMs: o.latency, apiToken: o.token });
+    });
+
+  program
+    .command("demo")
+    .description("start the sandbox, log in, sync, and show status, an export and usage")
+    .option("--issues <n>", "number of sandbox issues", positiveInt, 300)
+    .action(async (o, cmd: Command) => {
+      const { demo } = await import("../commands/demo.js");
+      await demo(getCtx(cmd), { issues: o.issues });
+    });
+
+  return program;
+}

@@ -1,0 +1,77 @@
+// `pmsync connections [list|show N|remove N]`.
+
+import type { AppContext } from "../cli/context.js";
+import { printTable } from "../cli/table.js";
+import { envVarName } from "../auth/credentials.js";
+
+function secretWhere(name: string, store: string): string {
+  return process.env[envVarName(name)] ? `env (${envVarName(name)})` : store;
+}
+
+export async function listConnections(ctx: AppContext): Promise<void> {
+  const cfg = ctx.config();
+  const rows = Object.entries(cfg.connections).map(([name, c]) => ({
+    name,
+    provider: c.provider,
+    site: c.site,
+    account: c.account?.name ?? null,
+    auth: c.auth,
+    secret: secretWhere(name, c.secret_store),
+    projects: c.projects,
+    enabled: c.enabled,
+  }));
+  if (ctx.io.json) return ctx.io.printJson(rows);
+  if (!rows.length) {
+    ctx.io.info("No connections yet. Create one with `pmsync login jira --site … --email … --token-stdin`.");
+    return;
+  }
+  await printTable(
+    ctx.io,
+    ["name", "provider", "site", "account", "auth", "secret", "projects", "enabled"],
+    rows.map((r) => [r.name, r.provider, r.site, r.account, r.auth, r.secret, r.projects.join(",") || "(all)", r.enabled ? "yes" : "no"]),
+  );
+}
+
+export async function showConnection(ctx: AppContext, name: string): Promise<void> {
+  const c = ctx.connection(name);
+  const store = await ctx.store();
+  const state = store.sqlite.prepare("SELECT cursor, last_full_at, consecutive_failures FROM sync_state WHERE connection = ?").get(name) as
+    | { cursor: string | null; last_full_at: string | null; consecutive_failures: number }
+    | undefined;
+  const issues = store.sqlite.prepare("SELECT count(*) FROM issues WHERE connection = ? AND deleted_at IS NULL").pluck().get(name) as number;
+  const detail = {
+    name,
+    ...c,
+    secret: secretWhere(name, c.secret_store),
+    cursor: state?.cursor ?? null,
+    last_full_sync: state?.last_full_at ?? null,
+    consecutive_failures: state?.consecutive_failures ?? 0,
+    issues,
+  };
+  if (ctx.io.json) return ctx.io.printJson(detail);
+  for (const [k, v] of Object.entries(detail)) {
+    const text = Array.isArray(v) ? v.join(", ") || "(all)" : v && typeof v === "object" ? JSON.stringify(v) : String(v ?? "");
+    ctx.io.out(`${k.padEnd(22)} ${text}`);
+  }
+}
+
+export async function removeConnection(ctx: AppContext, name: string, purge: boolean): Promise<void> {
+  ctx.connection(name);
+  const cfg = ctx.config();
+  const removed = await ctx.credentials.remove(name);
+  delete cfg.connections[name];
+  ctx.saveConfig(cfg);
+  let purged = 0;
+  if (purge) {
+    const store = await ctx.store();
+    store.sqlite.transaction(() => {
+      for (const t of ["issues", "issue_changes", "projects", "field_catalog", "field_mappings", "sync_runs", "sync_state", "api_usage", "pending_changes", "connections"]) {
+        const col = t === "connections" ? "name" : "connection";
+        purged += store.sqlite.prepare(`DELETE FROM ${t} WHERE ${col} = ?`).run(name).changes;
+      }
+    })();
+  }
+  if (ctx.io.json) return ctx.io.printJson({ connection: name, removed_secrets_from: removed, purged_rows: purged });
+  ctx.io.out(`Removed connection "${name}"${removed.length ? ` and its secret (${removed.join(", ")})` : ""}.`);
+  if (!purge) ctx.io.info("Its cached issues stay in the cache; `--purge` deletes them too.");
+}

@@ -1,0 +1,79 @@
+// `pmsync demo` (SPEC §2): the main job end to end on the built-in sandbox, in a temporary
+// PMSYNC_HOME: log in, full sync, a few remote edits, incremental sync, then status, a few
+// exported rows and the usage report.
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AppContext } from "../cli/context.js";
+import { ExitWithCode } from "../errors.js";
+
+export async function demo(parent: AppContext, opts: { issues: number }): Promise<void> {
+  const io = parent.io;
+  const home = mkdtempSync(join(tmpdir(), "pmsync-demo-"));
+  const ctx = new AppContext(io, { home });
+  const { startSandbox } = await import("../sandbox/index.js");
+  const sandbox = await startSandbox({ issues: opts.issues });
+  const step = (title: string) => io.info(`\n${io.paint("bold", `== ${title}`)}`);
+  try {
+    io.info(`Demo home: ${home} (a throwaway PMSYNC_HOME)`);
+    io.info(`Sandbox: a Jira-compatible tracker with ${opts.issues} issues at ${sandbox.url}`);
+
+    step(`pmsync login jira --site ${sandbox.url} --email ${sandbox.email} --token-stdin`);
+    const { login } = await import("./login.js");
+    // The demo's credential is a throwaway sandbox token: it goes in the demo home's 0600 file
+    // rather than into the user's keychain.
+    await login(ctx, {
+      provider: "jira",
+      name: "sandbox",
+      site: sandbox.url,
+      email: sandbox.email,
+      token: sandbox.apiToken,
+      tokenStdin: false,
+      projects: [],
+      insecureStorage: true,
+    });
+
+    const { sync } = await import("./sync.js");
+    step("pmsync sync            (first run: full)");
+    await sync(ctx, { names: ["sandbox"], mode: "auto", projects: [], dryRun: false });
+
+    const touched = await sandbox.control.touch({ count: 5 });
+    await sandbox.control.touchVolatile({ count: 20 });
+    io.info(`\n(meanwhile, someone edits ${touched.length} issues and views 20 others in the tracker)`);
+    step("pmsync sync            (incremental: only the 5 edits are written; views change nothing)");
+    await sync(ctx, { names: ["sandbox"], mode: "auto", projects: [], dryRun: false });
+
+    step("pmsync status");
+    const { status } = await import("./status.js");
+    await status(ctx, ["sandbox"]).catch((err) => {
+      if (!(err instanceof ExitWithCode)) throw err;
+    });
+
+    step("pmsync export --format csv --fields key,type,status,status_category,assignee,title | head -6");
+    const { exportIssues } = await import("../export/export.js");
+    const store = await ctx.store();
+    let csv = "";
+    await exportIssues(store.sqlite, { write: async (c) => void (csv += c) }, {
+      format: "csv",
+      fields: ["key", "type", "status", "status_category", "assignee", "title"],
+      bom: false,
+      connections: [],
+      projects: [],
+      statusCategories: [],
+      updatedSince: null,
+      includeDeleted: false,
+    });
+    for (const line of csv.split("\r\n").slice(0, 6)) io.out(line);
+
+    step("pmsync usage");
+    const { usage } = await import("./usage.js");
+    await usage(ctx, ["sandbox"], 1);
+
+    io.info(`\nThe cache stays for you to explore: sqlite3 ${join(home, "pmsync.db")} 'select key, status, title from issues limit 5'`);
+    io.info(`  or: PMSYNC_HOME=${home} pmsync export --format csv`);
+  } finally {
+    await ctx.close();
+    await sandbox.close();
+  }
+}

@@ -1,0 +1,130 @@
+// `pmsync status [NAME…]`: per connection, who is logged in, the last sync, the cursor, issues by
+// status category, pending changes and a staleness warning. Exit 3 when a connection is unhealthy.
+
+import { envVarName } from "../auth/credentials.js";
+import type { AppContext } from "../cli/context.js";
+import { ExitCode, ExitWithCode } from "../errors.js";
+import type { SyncRunRow } from "../store/schema.js";
+
+const STALE_AFTER_MS = 24 * 3_600_000;
+
+export interface ConnectionStatus {
+  connection: string;
+  provider: string;
+  site: string;
+  account: string | null;
+  auth: string;
+  secret_store: string;
+  enabled: boolean;
+  last_sync: null | {
+    started_at: string;
+    mode: string;
+    status: string;
+    pulled: number;
+    created: number;
+    updated: number;
+    deleted: number;
+    duration_ms: number | null;
+    error: string | null;
+  };
+  last_success_at: string | null;
+  cursor: string | null;
+  consecutive_failures: number;
+  issues: Record<string, number>;
+  deleted_issues: number;
+  pending_changes: number;
+  conflicts: number;
+  mappings_to_review: number;
+  healthy: boolean;
+  warnings: string[];
+}
+
+export async function status(ctx: AppContext, names: string[]): Promise<ConnectionStatus[]> {
+  const cfg = ctx.config();
+  const selected = names.length ? names : Object.keys(cfg.connections);
+  for (const n of selected) ctx.connection(n);
+  const { sqlite } = await ctx.store();
+  const out: ConnectionStatus[] = [];
+  for (const name of selected) {
+    const c = cfg.connections[name]!;
+    const last = sqlite.prepare("SELECT * FROM sync_runs WHERE connection = ? AND status != 'running' ORDER BY id DESC LIMIT 1").get(name) as SyncRunRow | undefined;
+    const lastOk = sqlite.prepare("SELECT max(finished_at) FROM sync_runs WHERE connection = ? AND status = 'ok'").pluck().get(name) as string | null;
+    const state = sqlite.prepare("SELECT cursor, consecutive_failures FROM sync_state WHERE connection = ?").get(name) as
+      | { cursor: string | null; consecutive_failures: number }
+      | undefined;
+    const byCat = sqlite
+      .prepare("SELECT coalesce(status_category, 'unknown') AS cat, count(*) AS n FROM issues WHERE connection = ? AND deleted_at IS NULL GROUP BY 1 ORDER BY 1")
+      .all(name) as { cat: string; n: number }[];
+    const deleted = sqlite.prepare("SELECT count(*) FROM issues WHERE connection = ? AND deleted_at IS NOT NULL").pluck().get(name) as number;
+    const pending = sqlite.prepare("SELECT state, count(*) AS n FROM pending_changes WHERE connection = ? GROUP BY state").all(name) as { state: string; n: number }[];
+    const review = sqlite.prepare("SELECT count(*) FROM field_mappings WHERE connection = ? AND state IN ('suggested', 'unmapped')").pluck().get(name) as number;
+
+    const warnings: string[] = [];
+    if (!c.enabled) warnings.push(`disabled${c.disabled_reason ? `: ${c.disabled_reason}` : ""}`);
+    if (last?.status === "failed") warnings.push(`last sync failed: ${last.error ?? "unknown error"}`);
+    if (!lastOk) warnings.push("never synced successfully");
+    else if (Date.now() - Date.parse(lastOk) > STALE_AFTER_MS) warnings.push(`stale: last successful sync ${lastOk}`);
+    if (c.secret_store === "file") warnings.push("the token is stored in plain text (--insecure-storage)");
+    const envSet = Boolean(process.env[envVarName(name)]);
+    out.push({
+      connection: name,
+      provider: c.provider,
+      site: c.site,
+      account: c.account ? `${c.account.name}${c.account.email ? ` <${c.account.email}>` : ""}` : null,
+      auth: c.auth === "oauth" ? "oauth" : "token",
+      secret_store: envSet ? "env" : c.secret_store,
+      enabled: c.enabled,
+      last_sync: last
+        ? {
+            started_at: last.started_at,
+            mode: last.mode,
+            status: last.status,
+            pulled: last.pulled,
+            created: last.created,
+            updated: last.updated,
+            deleted: last.deleted,
+            duration_ms: last.duration_ms,
+            error: last.error,
+          }
+        : null,
+      last_success_at: lastOk,
+      cursor: state?.cursor ?? null,
+      consecutive_failures: state?.consecutive_failures ?? 0,
+      issues: Object.fromEntries(byCat.map((r) => [r.cat, r.n])),
+      deleted_issues: deleted,
+      pending_changes: pending.filter((p) => p.state !== "conflict").reduce((a, p) => a + p.n, 0),
+      conflicts: pending.find((p) => p.state === "conflict")?.n ?? 0,
+      mappings_to_review: review,
+      healthy: c.enabled && last?.status !== "failed" && Boolean(lastOk),
+      warnings,
+    });
+  }
+  if (ctx.io.json) ctx.io.printJson({ connections: out });
+  else print(ctx, out);
+  if (out.some((s) => !s.healthy)) throw new ExitWithCode(ExitCode.partial);
+  return out;
+}
+
+function print(ctx: AppContext, list: ConnectionStatus[]): void {
+  const io = ctx.io;
+  if (!list.length) io.info("No connections yet. Create one with `pmsync login jira --site … --email … --token-stdin`.");
+  for (const s of list) {
+    io.out(io.paint("bold", `${s.connection}`) + ` (${s.provider}, ${s.site})`);
+    const line = (k: string, v: string) => io.out(`  ${k.padEnd(16)} ${v}`);
+    line("account", `${s.account ?? "unknown"} · ${s.auth} in ${s.secret_store}`);
+    line("enabled", s.enabled ? "yes" : "no");
+    if (s.last_sync) {
+      const l = s.last_sync;
+      line(
+        "last sync",
+        `${l.started_at} ${l.mode} ${l.status}: pulled ${l.pulled}, created ${l.created}, updated ${l.updated}, deleted ${l.deleted}${l.duration_ms !== null ? `, ${(l.duration_ms / 1000).toFixed(1)} s` : ""}`,
+      );
+    } else line("last sync", "never");
+    line("cursor", s.cursor ?? "none (next sync is a full sync)");
+    const cats = Object.entries(s.issues).map(([k, v]) => `${k} ${v}`).join(", ");
+    line("issues", `${cats || "none"}${s.deleted_issues ? `; ${s.deleted_issues} deleted` : ""}`);
+    line("pending", `${s.pending_changes} change(s), ${s.conflicts} conflict(s)`);
+    line("mappings", `${s.mappings_to_review} to review`);
+    for (const w of s.warnings) io.out(`  ${io.paint("yellow", "! " + w)}`);
+  }
+}

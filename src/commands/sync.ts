@@ -1,0 +1,133 @@
+// `pmsync sync [NAME…]`: pulls each selected connection in turn and prints one line (or the
+// JSON run summary, SPEC §10) per connection. Exit codes: 0 all ok, 3 some failed, otherwise
+// the failure's own code (4 auth, 75 locked, 1 other).
+
+import type { AppContext, HttpSettings } from "../cli/context.js";
+import { newUsage } from "../cli/context.js";
+import { DEFAULT_OVERLAP_MS, syncConnection, type RunSummary, type SyncProgress } from "../core/engine.js";
+import { errorMessage, ExitCode, ExitWithCode, PmsyncError, type ExitCodeValue, exitCodeOf } from "../errors.js";
+import { providerModule } from "../providers/registry.js";
+import { SyncStore } from "../store/sync-store.js";
+import { UsageError } from "../errors.js";
+
+export interface SyncCommandOptions {
+  names: string[];
+  mode: "auto" | "full" | "incremental";
+  projects: string[];
+  dryRun: boolean;
+  http?: Partial<HttpSettings>;
+}
+
+export interface SyncReport {
+  status: "ok" | "partial" | "failed";
+  runs: RunSummary[];
+}
+
+export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<SyncReport> {
+  const cfg = ctx.config();
+  const names = opts.names.length ? opts.names : Object.keys(cfg.connections);
+  if (!names.length) throw new UsageError("no connections yet", { hint: "create one with `pmsync login jira --site … --email … --token-stdin`" });
+  for (const n of names) ctx.connection(n); // unknown names are a usage error before anything runs
+
+  const store = new SyncStore(await ctx.store());
+  const runs: RunSummary[] = [];
+  const codes: ExitCodeValue[] = [];
+  for (const name of names) {
+    const conn = cfg.connections[name]!;
+    if (!conn.enabled) {
+      const run = skipped(name, conn.provider, `disabled${conn.disabled_reason ? `: ${conn.disabled_reason}` : ""}; \`pmsync connections enable ${name}\` turns it back on`);
+      runs.push(run);
+      report(ctx, run);
+      continue;
+    }
+    const usage = newUsage();
+    let result: { summary: RunSummary; error?: unknown };
+    const spinner = await startProgress(ctx, name);
+    try {
+      const { secret } = await ctx.secretFor(name, conn);
+      const http = ctx.http(name, conn, secret, usage, opts.http);
+      const provider = providerModule(conn.provider).create({ connectionName: name, config: conn, secret, http });
+      result = await syncConnection(store, { name, config: conn, provider, usage }, {
+        mode: opts.mode,
+        projects: opts.projects,
+        dryRun: opts.dryRun,
+        overlapMs: DEFAULT_OVERLAP_MS,
+        onProgress: spinner?.update,
+      });
+    } catch (err) {
+      // Failures before the engine ran (no credentials, bad settings).
+      result = { summary: { ...skipped(name, conn.provider, errorMessage(err)), status: "failed" }, error: err };
+    } finally {
+      spinner?.stop();
+    }
+    runs.push(result.summary);
+    if (result.error !== undefined) {
+      codes.push(exitCodeOf(result.error));
+      const hint = result.error instanceof PmsyncError ? result.error.hint : undefined;
+      if (!ctx.io.json) {
+        ctx.io.error(`${name}: ${result.summary.error}`);
+        if (hint) ctx.io.info(`  hint: ${hint}`);
+      }
+      if (ctx.io.flags.verbose && !(result.error instanceof PmsyncError)) ctx.io.debug(String((result.error as Error).stack));
+    }
+    report(ctx, result.summary);
+  }
+
+  const failed = runs.filter((r) => r.status === "failed" || r.status === "locked").length;
+  const ok = runs.filter((r) => r.status === "ok").length;
+  const status: SyncReport["status"] = failed === 0 ? "ok" : ok > 0 ? "partial" : "failed";
+  const result: SyncReport = { status, runs };
+  if (ctx.io.json) ctx.io.printJson(result);
+  if (status === "partial") throw new ExitWithCode(ExitCode.partial);
+  if (status === "failed") {
+    const unique = [...new Set(codes)];
+    throw new ExitWithCode(unique.length === 1 ? unique[0]! : ExitCode.failure);
+  }
+  return result;
+}
+
+function skipped(connection: string, provider: string, error: string): RunSummary {
+  return {
+    connection,
+    provider,
+    mode: null,
+    status: "skipped",
+    pulled: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    requests: 0,
+    retries: 0,
+    duration_ms: 0,
+    cursor: null,
+    error,
+  };
+}
+
+function report(ctx: AppContext, r: RunSummary): void {
+  if (ctx.io.json || ctx.io.flags.quiet) return;
+  if (r.status === "skipped") {
+    ctx.io.out(`${r.connection}: skipped (${r.error})`);
+    return;
+  }
+  const counts = `pulled ${r.pulled}, created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, deleted ${r.deleted}`;
+  const tail = `${r.requests} request${r.requests === 1 ? "" : "s"}${r.retries ? ` (${r.retries} retried)` : ""}, ${(r.duration_ms / 1000).toFixed(1)} s`;
+  const word = r.status === "ok" ? ctx.io.paint("green", "ok") : ctx.io.paint("red", r.status);
+  ctx.io.out(`${r.connection}: ${r.mode ?? "sync"} ${word}: ${counts}; ${tail}${r.cursor ? `; cursor ${r.cursor}` : ""}`);
+}
+
+async function startProgress(ctx: AppContext, name: string) {
+  if (!ctx.io.showProgress()) return null;
+  const { default: ora } = await import("ora");
+  const started = Date.now();
+  const spinner = ora({ text: `${name}: starting…`, stream: ctx.io.stderr as NodeJS.WritableStream, color: "cyan" }).start();
+  return {
+    update: (p: SyncProgress) => {
+      const secs = (Date.now() - started) / 1000;
+      const rate = secs > 0 ? Math.round(p.issues / secs) : 0;
+      spinner.text = `${name}: ${p.pages} pages, ${p.issues} issues (${rate}/s)${p.retries ? `, ${p.retries} retries` : ""}`;
+    },
+    stop: () => spinner.stop(),
+  };
+}

@@ -1,0 +1,187 @@
+// The sync engine (SPEC §5.1–5.2): pulls pages from a provider, writes each page in one
+// transaction, moves the cursor only after its page committed (from the server's `updated`
+// values, minus an overlap window on the next run), detects changes by content hash, and on a
+// full sync marks issues that vanished as deleted.
+
+import { errorMessage, LockedError } from "../errors.js";
+import type { ConnectionConfig } from "../config.js";
+import type { UsageRecorder } from "../http/usage.js";
+import type { Provider } from "../providers/provider.js";
+import type { SyncStore, PreparedRecord } from "../store/sync-store.js";
+import { canonicalJson, sha256Hex, stripPaths } from "./hash.js";
+
+export const DEFAULT_OVERLAP_MS = 5 * 60_000;
+
+export type SyncMode = "full" | "incremental";
+
+export interface SyncOptions {
+  mode: SyncMode | "auto";
+  /** Narrows the connection's scope for this run (`--project`). */
+  projects: string[];
+  dryRun: boolean;
+  overlapMs: number;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+export interface SyncProgress {
+  connection: string;
+  pages: number;
+  issues: number;
+  retries: number;
+}
+
+export interface RunSummary {
+  connection: string;
+  provider: string;
+  mode: SyncMode | null;
+  status: "ok" | "failed" | "skipped" | "locked";
+  pulled: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  requests: number;
+  retries: number;
+  duration_ms: number;
+  cursor: string | null;
+  error: string | null;
+}
+
+export interface SyncTarget {
+  name: string;
+  config: ConnectionConfig;
+  provider: Provider;
+  usage: UsageRecorder;
+}
+
+export async function syncConnection(store: SyncStore, target: SyncTarget, opts: SyncOptions): Promise<{ summary: RunSummary; error?: unknown }> {
+  const started = Date.now();
+  const { name, config, provider, usage } = target;
+  const summary: RunSummary = {
+    connection: name,
+    provider: config.provider,
+    mode: null,
+    status: "ok",
+    pulled: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    requests: 0,
+    retries: 0,
+    duration_ms: 0,
+    cursor: null,
+    error: null,
+  };
+  const finish = () => {
+    summary.requests = usage.requests;
+    summary.retries = usage.retries;
+    summary.duration_ms = Date.now() - started;
+    return summary;
+  };
+
+  store.upsertConnection(name, config.provider, config.site);
+  try {
+    store.acquireLock(name);
+  } catch (err) {
+    summary.status = err instanceof LockedError ? "locked" : "failed";
+    summary.error = errorMessage(err);
+    return { summary: finish(), error: err };
+  }
+
+  let runId = 0;
+  try {
+    const state = store.state(name);
+    const cursorMs = state?.cursor ? Date.parse(state.cursor) : null;
+    const mode: SyncMode = opts.mode === "full" || cursorMs === null ? "full" : "incremental";
+    summary.mode = mode;
+    summary.cursor = state?.cursor ?? null;
+    const projects = opts.projects.length ? opts.projects : config.projects;
+    runId = opts.dryRun ? 0 : store.startRun(name, config.provider, mode, new Date(started).toISOString());
+
+    const catalog = await provider.fieldCatalog();
+    if (!opts.dryRun) store.saveCatalog(name, catalog, sha256Hex(canonicalJson(catalog)));
+
+    const sinceMs = mode === "incremental" && cursorMs !== null ? cursorMs - opts.overlapMs : null;
+    const volatile = provider.volatilePaths.map((p) => p.split("."));
+    const knownProjects = store.knownProjects(name);
+    if (mode === "full") store.beginSeenTracking();
+    let maxUpdated = cursorMs ?? Number.NEGATIVE_INFINITY;
+    let pages = 0;
+
+    for await (const page of provider.pull({ mode, sinceMs, projects, catalog })) {
+      const records: PreparedRecord[] = new Array(page.records.length);
+      let pageMax = maxUpdated;
+      for (let i = 0; i < page.records.length; i++) {
+        const rec = page.records[i]!;
+        stripPaths(rec.raw, volatile);
+        const canonical = canonicalJson(rec.raw);
+        const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, canonical, hash: sha256Hex(canonical) };
+        if (rec.projectInfo) prepared.project = rec.projectInfo;
+        records[i] = prepared;
+        if (rec.updatedMs > pageMax) pageMax = rec.updatedMs;
+      }
+      const cursor = pageMax > maxUpdated ? new Date(pageMax).toISOString() : null;
+      const out = store.writePage({
+        connection: name,
+        provider: config.provider,
+        runId,
+        records,
+        usage: usage.drain(),
+        cursor,
+        trackSeen: mode === "full",
+        knownProjects,
+        rawChanges: (a, b) => provider.rawChanges(a, b),
+        dryRun: opts.dryRun,
+      });
+      // Only now, with the page committed, does the cursor move.
+      maxUpdated = pageMax;
+      if (cursor !== null && !opts.dryRun) summary.cursor = cursor;
+      summary.pulled += records.length;
+      summary.created += out.created;
+      summary.updated += out.updated;
+      summary.unchanged += out.unchanged;
+      pages++;
+      opts.onProgress?.({ connection: name, pages, issues: summary.pulled, retries: usage.retries });
+    }
+
+    if (mode === "full" && !opts.dryRun) summary.deleted = store.markUnseenDeleted(name, runId, projects);
+    store.flushUsage(name, usage.drain());
+    if (!opts.dryRun) {
+      store.recordOutcome(name, true, mode === "full" ? new Date().toISOString() : null);
+      finish();
+      store.finishRun(runId, { ...counts(summary), status: "ok", finished_at: new Date().toISOString() });
+    }
+    return { summary: finish() };
+  } catch (err) {
+    summary.status = "failed";
+    summary.error = errorMessage(err);
+    try {
+      store.flushUsage(name, usage.drain());
+      if (!opts.dryRun) {
+        store.recordOutcome(name, false, null);
+        finish();
+        if (runId) store.finishRun(runId, { ...counts(summary), status: "failed", finished_at: new Date().toISOString(), error: summary.error });
+      }
+    } catch {
+      // The original error matters more than a failure to record it.
+    }
+    return { summary: finish(), error: err };
+  } finally {
+    store.releaseLock(name);
+  }
+}
+
+function counts(s: RunSummary) {
+  return {
+    pulled: s.pulled,
+    created: s.created,
+    updated: s.updated,
+    unchanged: s.unchanged,
+    deleted: s.deleted,
+    requests: s.requests,
+    retries: s.retries,
+    duration_ms: s.duration_ms,
+    cursor: s.cursor,
+  };
+}

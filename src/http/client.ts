@@ -1,0 +1,332 @@
+// One HTTP client for every provider (SPEC §5.3, §10): timeouts, retries with exponential
+// backoff and jitter on network errors, 429 and 5xx (honouring Retry-After), a bounded give-up,
+// one retry for a malformed or truncated body, redaction, and usage accounting.
+
+import { request, type Dispatcher } from "undici";
+import { AuthError, NetworkError, RemoteError } from "../errors.js";
+import { redactText, redactUrl } from "./redact.js";
+import type { RequestOutcome, UsageRecorder } from "./usage.js";
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  /** Headers added to every request (auth); called per request so refreshed tokens apply. */
+  headers: () => Record<string, string>;
+  usage: UsageRecorder;
+  /** Says what to run when credentials are rejected, e.g. `pmsync login jira --name work`. */
+  loginHint: string;
+  dispatcher?: Dispatcher;
+  timeoutMs?: number;
+  maxRetries?: number;
+  maxRetryWaitMs?: number;
+  /** Secret values to scrub from any text pmsync prints. */
+  secrets?: string[];
+  log?: (line: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => Date;
+}
+
+export interface RequestSpec {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** Path relative to the base URL, or an absolute URL. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Class of endpoint for the usage report, e.g. `search`. */
+  endpoint: string;
+}
+
+export interface JsonResponse<T> {
+  status: number;
+  headers: Record<string, string>;
+  data: T;
+}
+
+export const HTTP_DEFAULTS = { timeoutMs: 60_000, maxRetries: 5, maxRetryWaitMs: 120_000 } as const;
+const MAX_BODY_RETRIES = 1;
+const BASE_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
+
+type Attempt =
+  | { kind: "ok"; status: number; headers: Record<string, string>; text: string }
+  | { kind: "retry"; reason: string; waitMs: number | null; rateLimited: boolean; bodyProblem: boolean }
+  | { kind: "fail"; error: Error };
+
+export class HttpClient {
+  private readonly opts: Required<Omit<HttpClientOptions, "dispatcher" | "log">> &
+    Pick<HttpClientOptions, "dispatcher" | "log">;
+
+  constructor(options: HttpClientOptions) {
+    this.opts = {
+      timeoutMs: HTTP_DEFAULTS.timeoutMs,
+      maxRetries: HTTP_DEFAULTS.maxRetries,
+      maxRetryWaitMs: HTTP_DEFAULTS.maxRetryWaitMs,
+      secrets: [],
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      random: Math.random,
+      now: () => new Date(),
+      ...options,
+    };
+  }
+
+  get usage(): UsageRecorder {
+    return this.opts.usage;
+  }
+
+  url(spec: Pick<RequestSpec, "path" | "query">): string {
+    const base = this.opts.baseUrl.replace(/\/+$/, "");
+    const u = new URL(/^https?:\/\//.test(spec.path) ? spec.path : base + spec.path);
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  async json<T>(spec: RequestSpec): Promise<JsonResponse<T>> {
+    const url = this.url(spec);
+    const shown = redactUrl(url);
+    let attempt = 0;
+    let bodyRetries = 0;
+    let waitedMs = 0;
+    for (;;) {
+      const { result, outcome } = await this.attempt(spec, url, shown, attempt > 0);
+      if (result.kind === "fail") {
+        this.opts.usage.record(outcome);
+        throw result.error;
+      }
+      if (result.kind === "ok") {
+        const parsed = this.parse<T>(result, shown);
+        if (parsed.ok) {
+          this.opts.usage.record(outcome);
+          return { status: result.status, headers: result.headers, data: parsed.data };
+        }
+        outcome.error = true;
+        this.opts.usage.record(outcome);
+        if (bodyRetries >= MAX_BODY_RETRIES) throw parsed.error;
+        bodyRetries++;
+        this.log(`  ${parsed.error.message}; retrying once`);
+        attempt++;
+        continue;
+      }
+      if (result.bodyProblem) {
+        if (bodyRetries >= MAX_BODY_RETRIES) {
+          this.opts.usage.record(outcome);
+          throw new RemoteError(`${spec.method} ${shown}: ${result.reason} (twice); nothing from this response was used`);
+        }
+        bodyRetries++;
+      }
+      const reason = result.reason;
+      if (attempt >= this.opts.maxRetries) {
+        this.opts.usage.record(outcome);
+        throw this.giveUp(spec, shown, attempt + 1, waitedMs, reason, result.rateLimited);
+      }
+      const wait = result.waitMs ?? this.backoff(attempt);
+      if (waitedMs + wait > this.opts.maxRetryWaitMs) {
+        this.opts.usage.record(outcome);
+        throw this.giveUp(spec, shown, attempt + 1, waitedMs, reason, result.rateLimited, wait);
+      }
+      // The wait is charged to the attempt that caused it.
+      outcome.waitMs = wait;
+      outcome.rateLimitWait = result.rateLimited;
+      this.opts.usage.record(outcome);
+      this.log(`  ${reason}; retry ${attempt + 1}/${this.opts.maxRetries} in ${(wait / 1000).toFixed(1)} s`);
+      await this.opts.sleep(wait);
+      waitedMs += wait;
+      attempt++;
+    }
+  }
+
+  private emptyOutcome(endpoint: string, status: number): RequestOutcome {
+    return { at: this.opts.now(), endpoint, status, error: false, retry: false, rateLimitWait: false, waitMs: 0, bytesIn: 0, bytesOut: 0, rateLimit: null, rateRemaining: null, rateReset: null };
+  }
+
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);
+    // "Equal jitter": at least half the ceiling, so retries never hammer the server.
+    return Math.round(ceiling / 2 + this.opts.random() * (ceiling / 2));
+  }
+
+  private giveUp(
+    spec: RequestSpec,
+    shown: string,
+    attempts: number,
+    waitedMs: number,
+    reason: string,
+    rateLimited: boolean,
+    nextWaitMs?: number,
+  ): Error {
+    const next =
+      nextWaitMs !== undefined
+        ? `; the next wait (${Math.ceil(nextWaitMs / 1000)} s) would pass the ${Math.round(this.opts.maxRetryWaitMs / 1000)} s retry budget (--max-retry-wait)`
+        : "";
+    const msg = `${spec.method} ${shown}: gave up after ${attempts} attempt(s) and ${Math.round(waitedMs / 1000)} s of waiting: ${reason}${next}`;
+    const hint = rateLimited ? "the tracker is rate-limiting this account; run again later" : undefined;
+    return rateLimited ? new RemoteError(msg, hint ? { hint } : undefined) : new NetworkError(msg);
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(redactText(line, this.opts.secrets));
+  }
+
+  private async attempt(spec: RequestSpec, url: string, shown: string, isRetry: boolean): Promise<{ result: Attempt; outcome: RequestOutcome }> {
+    const started = performance.now();
+    const headers: Record<string, string> = { accept: "application/json", ...this.opts.headers() };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body);
+      headers["content-type"] = "application/json";
+    }
+    const bytesOut = body ? Buffer.byteLength(body) : 0;
+    const outcome: RequestOutcome = { ...this.emptyOutcome(spec.endpoint, 0), retry: isRetry, bytesOut };
+    const done = (result: Attempt) => ({ result, outcome });
+    this.log(`→ ${spec.method} ${shown}`);
+    let status = 0;
+    let resHeaders: Record<string, string> = {};
+    try {
+      const res = await request(url, {
+        method: spec.method,
+        headers,
+        body,
+        dispatcher: this.opts.dispatcher,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      status = res.statusCode;
+      resHeaders = flattenHeaders(res.headers);
+      outcome.status = status;
+      readRateHeaders(resHeaders, outcome);
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        outcome.error = true;
+        const reason = `response body cut off (${describeNetworkError(err)})`;
+        this.log(`← ${status} ${reason}`);
+        return done({ kind: "retry", reason, waitMs: 0, rateLimited: false, bodyProblem: true });
+      }
+      outcome.bytesIn = Buffer.byteLength(text);
+      const ms = performance.now() - started;
+      this.log(`← ${status} ${formatBytes(outcome.bytesIn)} ${Math.round(ms)} ms`);
+
+      if (status >= 200 && status < 300) {
+        return done({ kind: "ok", status, headers: resHeaders, text });
+      }
+      outcome.error = true;
+      if (status === 429 || status === 503 || (status >= 500 && status <= 599)) {
+        const retryAfter = parseRetryAfter(resHeaders["retry-after"], this.opts.now());
+        const rateLimited = status === 429 || retryAfter !== null;
+        const reason = `HTTP ${status}${rateLimited ? " (rate limited)" : ""}`;
+        return done({ kind: "retry", reason, waitMs: retryAfter, rateLimited, bodyProblem: false });
+      }
+      const detail = redactText(errorDetail(text), this.opts.secrets);
+      if (status === 401) {
+        return done({
+          kind: "fail",
+          error: new AuthError(`the tracker rejected the credentials (HTTP 401 from ${shown})${detail ? `: ${detail}` : ""}`, {
+            hint: `run \`${this.opts.loginHint}\``,
+          }),
+        });
+      }
+      if (status === 403) {
+        return done({
+          kind: "fail",
+          error: new RemoteError(`permission denied (HTTP 403 from ${shown})${detail ? `: ${detail}` : ""}`, {
+            status,
+            hint: `check that the account can see this; \`${this.opts.loginHint}\` switches accounts`,
+          }),
+        });
+      }
+      return done({ kind: "fail", error: new RemoteError(`HTTP ${status} from ${spec.method} ${shown}${detail ? `: ${detail}` : ""}`, { status }) });
+    } catch (err) {
+      outcome.error = true;
+      const reason = describeNetworkError(err);
+      this.log(`← ${reason}`);
+      return done({ kind: "retry", reason, waitMs: null, rateLimited: false, bodyProblem: false });
+    }
+  }
+
+  private parse<T>(res: { status: number; headers: Record<string, string>; text: string }, shown: string):
+    | { ok: true; data: T }
+    | { ok: false; error: RemoteError } {
+    const type = res.headers["content-type"] ?? "";
+    if (res.status === 204 || res.text.length === 0) return { ok: true, data: undefined as T };
+    if (!/json/i.test(type) || /^\s*</.test(res.text)) {
+      const what = /html/i.test(type) || /^\s*</.test(res.text) ? "an HTML page" : `"${type || "no content type"}"`;
+      return {
+        ok: false,
+        error: new RemoteError(`${shown} answered with ${what} instead of JSON (a login page, proxy or maintenance page?)`, {
+          status: res.status,
+          hint: "check the site URL and that the tracker is up",
+        }),
+      };
+    }
+    try {
+      return { ok: true, data: JSON.parse(res.text) as T };
+    } catch (err) {
+      return {
+        ok: false,
+        error: new RemoteError(`${shown} answered with malformed JSON (${(err as Error).message}, ${res.text.length} bytes)`, { status: res.status }),
+      };
+    }
+  }
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+  return out;
+}
+
+function readRateHeaders(h: Record<string, string>, o: { rateLimit: number | null; rateRemaining: number | null; rateReset: string | null }): void {
+  const limit = h["x-ratelimit-limit"];
+  const remaining = h["x-ratelimit-remaining"];
+  const reset = h["x-ratelimit-reset"];
+  if (limit !== undefined && /^\d+$/.test(limit)) o.rateLimit = Number(limit);
+  if (remaining !== undefined && /^\d+$/.test(remaining)) o.rateRemaining = Number(remaining);
+  if (reset !== undefined) {
+    // GitHub sends epoch seconds, Jira an ISO timestamp.
+    o.rateReset = /^\d+$/.test(reset) ? new Date(Number(reset) * 1000).toISOString() : reset;
+  }
+}
+
+/** Retry-After: delay in seconds, or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now: Date): number | null {
+  if (!value) return null;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, at - now.getTime());
+}
+
+function errorDetail(text: string): string {
+  const t = text.trim();
+  if (!t) return "";
+  try {
+    const j = JSON.parse(t) as { errorMessages?: string[]; errors?: Record<string, string>; message?: string; error_description?: string; error?: string };
+    const parts = [...(j.errorMessages ?? []), ...Object.entries(j.errors ?? {}).map(([k, v]) => `${k}: ${v}`)];
+    if (j.message) parts.push(j.message);
+    if (j.error_description) parts.push(j.error_description);
+    else if (typeof j.error === "string") parts.push(j.error);
+    if (parts.length) return parts.join("; ").slice(0, 500);
+  } catch {
+    // not JSON
+  }
+  if (/^\s*</.test(t)) return "(an HTML page)";
+  return t.replace(/\s+/g, " ").slice(0, 200);
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code ?? "";
+  if (e.name === "TimeoutError" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "timed out waiting for the server";
+  if (code === "ECONNREFUSED") return "connection refused";
+  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return "connection reset by the server";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
+  if (code === "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH" || code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") return "response shorter than its Content-Length";
+  return `${code ? code + ": " : ""}${e.message ?? String(err)}`;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}

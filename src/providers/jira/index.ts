@@ -1,0 +1,90 @@
+// The Jira Cloud provider: `/rest/api/3/search/jql` with `nextPageToken` paging and explicit
+// fields; incremental pulls by `updated`, sent as epoch milliseconds so the account's profile time
+// zone cannot shift the window (PROVIDERS.md §12.1).
+
+import { canonicalJson } from "../../core/hash.js";
+import { RemoteError } from "../../errors.js";
+import type { FieldChange, FieldDef, Identity, Page, Provider, ProviderContext, ProviderModule, PullRequest } from "../provider.js";
+import { jiraApiBaseUrl, jiraAuthHeaders } from "./auth.js";
+import { JiraClient, SEARCH_PAGE_SIZE, type JiraSearchPage } from "./client.js";
+import { knownFields, requestedFields, toFieldDef } from "./fields.js";
+import { coveredRawFields, normaliseIssue } from "./normalise.js";
+
+const MINUTE = 60_000;
+
+export function buildJql(req: Pick<PullRequest, "mode" | "sinceMs" | "projects">): string {
+  const clauses: string[] = [];
+  if (req.projects.length) clauses.push(`project in (${req.projects.map((p) => JSON.stringify(p)).join(", ")})`);
+  if (req.mode === "incremental" && req.sinceMs !== null) {
+    // JQL compares at minute precision: round down so the window only ever grows.
+    clauses.push(`updated >= ${Math.floor(req.sinceMs / MINUTE) * MINUTE}`);
+  } else {
+    // Enhanced search refuses unbounded JQL; this bound selects everything.
+    clauses.push(`created >= "1970-01-01"`);
+  }
+  return `${clauses.join(" AND ")} ORDER BY updated ASC, key ASC`;
+}
+
+class JiraProvider implements Provider {
+  readonly name = "jira";
+  readonly volatilePaths = ["fields.lastViewed", "fields.watches", "fields.votes"];
+  private readonly client: JiraClient;
+  private covered = new Set<string>();
+
+  constructor(private readonly ctx: ProviderContext) {
+    this.client = new JiraClient(ctx.http);
+  }
+
+  async verify(): Promise<Identity> {
+    const me = await this.client.myself();
+    if (!me || typeof me.accountId !== "string") throw new RemoteError("/rest/api/3/myself did not return an account");
+    return { accountId: me.accountId, displayName: me.displayName, email: me.emailAddress ?? null, timeZone: me.timeZone ?? null };
+  }
+
+  async fieldCatalog(): Promise<FieldDef[]> {
+    const fields = await this.client.fields();
+    if (!Array.isArray(fields)) throw new RemoteError("/rest/api/3/field did not return a list of fields");
+    return fields.map(toFieldDef);
+  }
+
+  async *pull(req: PullRequest): AsyncIterable<Page> {
+    const known = knownFields(req.catalog);
+    this.covered = coveredRawFields(known);
+    const base = { jql: buildJql(req), fields: requestedFields(req.catalog), maxResults: SEARCH_PAGE_SIZE };
+    const fetchPage = (nextPageToken?: string) => {
+      const p = this.client.search(nextPageToken ? { ...base, nextPageToken } : base);
+      p.catch(() => undefined); // awaited below; this only stops an unhandled-rejection warning
+      return p;
+    };
+    let pending: Promise<JiraSearchPage> = fetchPage();
+    for (;;) {
+      const page = await pending;
+      if (!page || !Array.isArray(page.issues)) throw new RemoteError("a search page has no `issues` list; the page was not written");
+      const token = typeof page.nextPageToken === "string" && page.nextPageToken !== "" ? page.nextPageToken : undefined;
+      const more = token !== undefined && page.isLast !== true;
+      // Ask for the next page while this one is written.
+      if (more) pending = fetchPage(token);
+      yield { records: page.issues.map((raw) => normaliseIssue(raw, this.ctx.config.site, known)) };
+      if (!more) return;
+    }
+  }
+
+  rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {
+    const a = ((oldRaw as { fields?: Record<string, unknown> })?.fields ?? {}) as Record<string, unknown>;
+    const b = ((newRaw as { fields?: Record<string, unknown> })?.fields ?? {}) as Record<string, unknown>;
+    const out: FieldChange[] = [];
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (this.covered.has(k)) continue;
+      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k]);
+      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k]);
+      if (oldText !== newText) out.push({ field: k, old: oldText, new: newText });
+    }
+    return out;
+  }
+}
+
+export const jira: ProviderModule = {
+  create: (ctx) => new JiraProvider(ctx),
+  apiBaseUrl: jiraApiBaseUrl,
+  authHeaders: jiraAuthHeaders,
+};

@@ -1,0 +1,111 @@
+// The one interface every tracker implements. A provider knows its tracker's API; the sync
+// engine (src/core/engine.ts) knows the cache. Between them flow pages of normalised records,
+// each with the raw payload it came from.
+
+import type { HttpClient } from "../http/client.js";
+import type { ConnectionConfig } from "../config.js";
+import type { Secret } from "../auth/credentials.js";
+
+export type StatusCategory = "todo" | "in_progress" | "done" | "cancelled";
+
+/** The unified issue: the export columns (SPEC §8) that come from the tracker. */
+export interface NormalisedIssue {
+  id: string;
+  key: string;
+  url: string | null;
+  project: string | null;
+  type: string | null;
+  title: string | null;
+  description: string | null;
+  status: string | null;
+  status_category: StatusCategory | null;
+  priority: string | null;
+  assignee: string | null;
+  reporter: string | null;
+  labels: string[];
+  parent: string | null;
+  sprint: string | null;
+  story_points: number | null;
+  due_date: string | null;
+  /** ISO 8601 UTC. */
+  created_at: string | null;
+  updated_at: string | null;
+  resolved_at: string | null;
+}
+
+export interface PulledRecord {
+  issue: NormalisedIssue;
+  /** The server's `updated` value in epoch milliseconds: the cursor is built from these. */
+  updatedMs: number;
+  /** The remote payload as received. The engine strips volatile members and hashes it. */
+  raw: unknown;
+  /** Project as the provider knows it, recorded in the `projects` table. */
+  projectInfo?: { key: string; id: string | null; name: string | null };
+}
+
+export interface Page {
+  records: PulledRecord[];
+}
+
+export interface PullRequest {
+  mode: "full" | "incremental";
+  /** Incremental only: pull what changed at or after this instant (cursor minus overlap). */
+  sinceMs: number | null;
+  /** Project keys in scope; empty = everything the account can see. */
+  projects: string[];
+  catalog: FieldDef[];
+}
+
+export interface FieldDef {
+  id: string;
+  name: string;
+  /** A readable type, e.g. `string`, `number`, `array<json>`. */
+  type: string;
+  custom: boolean;
+  /** The provider's own schema description (Jira `schema`), kept for the mapping scorer. */
+  schema: unknown;
+}
+
+export interface Identity {
+  accountId: string;
+  displayName: string;
+  email: string | null;
+  timeZone: string | null;
+}
+
+export interface Provider {
+  readonly name: string;
+  /** Dot paths into `raw` that change without an edit (view times, counters). */
+  readonly volatilePaths: readonly string[];
+  /** The who-am-I call: verifies the credential. */
+  verify(): Promise<Identity>;
+  fieldCatalog(): Promise<FieldDef[]>;
+  pull(request: PullRequest): AsyncIterable<Page>;
+  /**
+   * Changes between two stored payloads in fields the unified columns do not show (e.g. Jira
+   * fixVersions), for the change log. Values are JSON text.
+   */
+  rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[];
+}
+
+export interface FieldChange {
+  field: string;
+  old: string | null;
+  new: string | null;
+}
+
+export interface ProviderContext {
+  connectionName: string;
+  config: ConnectionConfig;
+  secret: Secret;
+  http: HttpClient;
+}
+
+export interface ProviderModule {
+  /** Builds a provider for a saved connection. */
+  create(ctx: ProviderContext): Provider;
+  /** The base URL API calls go to, from the connection's settings. */
+  apiBaseUrl(config: ConnectionConfig): string;
+  /** Turns a secret into request headers. */
+  authHeaders(secret: Secret, config: ConnectionConfig): Record<string, string>;
+}
