@@ -85,3 +85,46 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** Errors cross the pull worker's thread boundary as plain data and come back typed. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  hint?: string;
+  status?: number;
+  stack?: string;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  const e = err as Partial<PmsyncError & RemoteError>;
+  const out: SerializedError = { name: e?.name ?? "Error", message: errorMessage(err) };
+  if (e?.hint) out.hint = e.hint;
+  if (typeof e?.status === "number") out.status = e.status;
+  if (!(err instanceof PmsyncError) && e?.stack) out.stack = e.stack;
+  return out;
+}
+
+export function deserializeError(s: SerializedError): Error {
+  const opts = s.hint ? { hint: s.hint } : undefined;
+  switch (s.name) {
+    case "AuthError":
+      return new AuthError(s.message, opts);
+    case "UsageError":
+      return new UsageError(s.message, opts);
+    case "RemoteError":
+      return new RemoteError(s.message, { ...opts, ...(s.status !== undefined ? { status: s.status } : {}) });
+    case "NetworkError":
+      return new NetworkError(s.message, opts);
+    case "StoreError":
+      return new StoreError(s.message, opts);
+    case "CredentialStoreError":
+      return new CredentialStoreError(s.message, opts);
+    case "PmsyncError":
+      return new PmsyncError(s.message, opts);
+    default: {
+      const e = new Error(s.message);
+      if (s.stack) e.stack = s.stack;
+      return e;
+    }
+  }
+}

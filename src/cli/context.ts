@@ -6,9 +6,9 @@ import type { Dispatcher } from "undici";
 import { Credentials, type Secret, type SecretSource } from "../auth/credentials.js";
 import { ensureHome, getConnection, loadConfig, resolvePaths, saveConfig, type ConfigFile, type ConnectionConfig, type Paths } from "../config.js";
 import { AuthError } from "../errors.js";
-import { HttpClient, HTTP_DEFAULTS } from "../http/client.js";
+import type { HttpClient } from "../http/client.js";
 import { UsageRecorder } from "../http/usage.js";
-import { providerModule } from "../providers/registry.js";
+import { connectionHttp, loginHint, type HttpSettings } from "../providers/http.js";
 import type { Store } from "../store/db.js";
 import type { IO } from "./io.js";
 
@@ -17,11 +17,7 @@ export interface GlobalOptions {
   db?: string;
 }
 
-export interface HttpSettings {
-  timeoutMs: number;
-  maxRetries: number;
-  maxRetryWaitMs: number;
-}
+export type { HttpSettings };
 
 export class AppContext {
   readonly paths: Paths;
@@ -79,29 +75,16 @@ export class AppContext {
   }
 
   http(name: string, conn: ConnectionConfig, secret: Secret, usage: UsageRecorder, settings?: Partial<HttpSettings>): HttpClient {
-    const mod = providerModule(conn.provider);
-    const headers = mod.authHeaders(secret, conn);
-    return new HttpClient({
-      baseUrl: mod.apiBaseUrl(conn),
-      headers: () => headers,
+    return connectionHttp({
+      name,
+      conn,
+      secret,
       usage,
-      loginHint: loginHint(name, conn),
-      dispatcher: this.dispatcher,
-      timeoutMs: settings?.timeoutMs ?? HTTP_DEFAULTS.timeoutMs,
-      maxRetries: settings?.maxRetries ?? HTTP_DEFAULTS.maxRetries,
-      maxRetryWaitMs: settings?.maxRetryWaitMs ?? HTTP_DEFAULTS.maxRetryWaitMs,
-      secrets: [secret.token, secret.refresh_token ?? "", Object.values(headers).join(" ")].filter(Boolean),
-      log: this.io.flags.verbose ? (line) => this.io.debug(line) : undefined,
-    } as ConstructorParameters<typeof HttpClient>[0]);
+      ...(settings ? { settings } : {}),
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      ...(this.io.flags.verbose ? { log: (line: string) => this.io.debug(line) } : {}),
+    });
   }
-}
-
-export function loginHint(name: string, conn: Pick<ConnectionConfig, "provider" | "site" | "email">): string {
-  const parts = [`pmsync login ${conn.provider}`];
-  if (name !== conn.provider) parts.push(`--name ${name}`);
-  if (conn.site) parts.push(`--site ${conn.site}`);
-  if (conn.email) parts.push(`--email ${conn.email}`);
-  return parts.join(" ");
 }
 
 export function newUsage(): UsageRecorder {

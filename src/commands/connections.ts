@@ -69,7 +69,7 @@ export async function removeConnection(ctx: AppContext, name: string, purge: boo
         const col = t === "connections" ? "name" : "connection";
         purged += store.sqlite.prepare(`DELETE FROM ${t} WHERE ${col} = ?`).run(name).changes;
       }
-    })();
+    }).immediate();
   }
   if (ctx.io.json) return ctx.io.printJson({ connection: name, removed_secrets_from: removed, purged_rows: purged });
   ctx.io.out(`Removed connection "${name}"${removed.length ? ` and its secret (${removed.join(", ")})` : ""}.`);

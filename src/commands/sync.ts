@@ -7,6 +7,7 @@ import { newUsage } from "../cli/context.js";
 import { DEFAULT_OVERLAP_MS, syncConnection, type RunSummary, type SyncProgress } from "../core/engine.js";
 import { errorMessage, ExitCode, ExitWithCode, PmsyncError, type ExitCodeValue, exitCodeOf } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
+import { inProcessPages, workerPages } from "../core/page-source.js";
 import { SyncStore } from "../store/sync-store.js";
 import { UsageError } from "../errors.js";
 
@@ -47,7 +48,15 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
       const { secret } = await ctx.secretFor(name, conn);
       const http = ctx.http(name, conn, secret, usage, opts.http);
       const provider = providerModule(conn.provider).create({ connectionName: name, config: conn, secret, http });
-      result = await syncConnection(store, { name, config: conn, provider, usage }, {
+      // Fetching and hashing run on a worker thread, unless a test injected an HTTP dispatcher
+      // (which cannot cross threads).
+      const pages = ctx.dispatcher
+        ? inProcessPages(provider)
+        : workerPages(
+            { name, conn, secret, ...(opts.http ? { settings: opts.http } : {}), verbose: ctx.io.flags.verbose },
+            (line) => ctx.io.debug(line),
+          );
+      result = await syncConnection(store, { name, config: conn, provider, pages, usage }, {
         mode: opts.mode,
         projects: opts.projects,
         dryRun: opts.dryRun,

@@ -7,8 +7,9 @@ import { errorMessage, LockedError } from "../errors.js";
 import type { ConnectionConfig } from "../config.js";
 import type { UsageRecorder } from "../http/usage.js";
 import type { Provider } from "../providers/provider.js";
-import type { SyncStore, PreparedRecord } from "../store/sync-store.js";
-import { canonicalJson, sha256Hex, stripPaths } from "./hash.js";
+import type { SyncStore } from "../store/sync-store.js";
+import { canonicalJson, sha256Hex } from "./hash.js";
+import type { PageSource } from "./page-source.js";
 
 export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 
@@ -50,13 +51,16 @@ export interface RunSummary {
 export interface SyncTarget {
   name: string;
   config: ConnectionConfig;
+  /** Used on this thread for the field catalog and the change log. */
   provider: Provider;
+  /** Where pulled pages come from (a worker thread, or in-process). */
+  pages: PageSource;
   usage: UsageRecorder;
 }
 
 export async function syncConnection(store: SyncStore, target: SyncTarget, opts: SyncOptions): Promise<{ summary: RunSummary; error?: unknown }> {
   const started = Date.now();
-  const { name, config, provider, usage } = target;
+  const { name, config, provider, usage, pages: pageSource } = target;
   const summary: RunSummary = {
     connection: name,
     provider: config.provider,
@@ -103,30 +107,19 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
     if (!opts.dryRun) store.saveCatalog(name, catalog, sha256Hex(canonicalJson(catalog)));
 
     const sinceMs = mode === "incremental" && cursorMs !== null ? cursorMs - opts.overlapMs : null;
-    const volatile = provider.volatilePaths.map((p) => p.split("."));
     const knownProjects = store.knownProjects(name);
     if (mode === "full") store.beginSeenTracking();
     let maxUpdated = cursorMs ?? Number.NEGATIVE_INFINITY;
     let pages = 0;
 
-    for await (const page of provider.pull({ mode, sinceMs, projects, catalog })) {
-      const records: PreparedRecord[] = new Array(page.records.length);
-      let pageMax = maxUpdated;
-      for (let i = 0; i < page.records.length; i++) {
-        const rec = page.records[i]!;
-        stripPaths(rec.raw, volatile);
-        const canonical = canonicalJson(rec.raw);
-        const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, canonical, hash: sha256Hex(canonical) };
-        if (rec.projectInfo) prepared.project = rec.projectInfo;
-        records[i] = prepared;
-        if (rec.updatedMs > pageMax) pageMax = rec.updatedMs;
-      }
+    for await (const page of pageSource({ mode, sinceMs, projects, catalog }, usage)) {
+      const pageMax = Math.max(maxUpdated, page.maxUpdatedMs);
       const cursor = pageMax > maxUpdated ? new Date(pageMax).toISOString() : null;
       const out = store.writePage({
         connection: name,
         provider: config.provider,
         runId,
-        records,
+        records: page.records,
         usage: usage.drain(),
         cursor,
         trackSeen: mode === "full",
@@ -137,7 +130,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
       // Only now, with the page committed, does the cursor move.
       maxUpdated = pageMax;
       if (cursor !== null && !opts.dryRun) summary.cursor = cursor;
-      summary.pulled += records.length;
+      summary.pulled += page.records.length;
       summary.created += out.created;
       summary.updated += out.updated;
       summary.unchanged += out.unchanged;

@@ -1,12 +1,28 @@
 import { createHash } from "node:crypto";
 
 // Canonical JSON: object keys sorted, no whitespace, numbers in JavaScript's shortest form,
-// `undefined` members dropped. Two payloads with the same content give the same text whatever
-// order the server sent the keys in, so the hash only moves when the content does.
-export function canonicalJson(value: unknown): string {
+// `undefined` members dropped, and members named in `ignore` left out at any depth. Two payloads
+// with the same content give the same text whatever order the server sent the keys in, so the
+// hash only moves when the content does. This runs once per pulled issue: keep it lean.
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+// Strings without quotes, backslashes, control characters or surrogates need no escaping.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const quotedKeys = new Map<string, string>();
+
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k) + ":";
+    if (quotedKeys.size < 10_000) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
+export function canonicalJson(value: unknown, ignore: ReadonlySet<string> = NO_KEYS): string {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
     case "number":
       return Number.isFinite(value) ? String(value) : "null";
     case "boolean":
@@ -18,20 +34,23 @@ export function canonicalJson(value: unknown): string {
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ",";
           const item: unknown = value[i];
-          out += item === undefined ? "null" : canonicalJson(item);
+          out += item === undefined ? "null" : canonicalJson(item, ignore);
         }
         return out + "]";
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
+      const keys = Object.keys(obj);
+      if (keys.length > 1) keys.sort();
       let out = "{";
       let first = true;
-      for (const key of keys) {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if (ignore.has(key)) continue;
         const v = obj[key];
         if (v === undefined) continue;
-        if (!first) out += ",";
-        first = false;
-        out += JSON.stringify(key) + ":" + canonicalJson(v);
+        if (first) first = false;
+        else out += ",";
+        out += quotedKey(key) + canonicalJson(v, ignore);
       }
       return out + "}";
     }

@@ -81,6 +81,31 @@ export class UsageRecorder {
     if (o.rateLimitWait) this.rateLimitWaits++;
   }
 
+  /** Adds counts gathered elsewhere (the pull worker's recorder). */
+  absorb(deltas: UsageDelta[]): void {
+    for (const d of deltas) {
+      const k = `${d.day}\u0000${d.endpoint}\u0000${d.status}`;
+      const mine = this.pending.get(k);
+      if (!mine) this.pending.set(k, { ...d });
+      else {
+        mine.requests += d.requests;
+        mine.errors += d.errors;
+        mine.retries += d.retries;
+        mine.rate_limit_waits += d.rate_limit_waits;
+        mine.wait_ms += d.wait_ms;
+        mine.bytes_in += d.bytes_in;
+        mine.bytes_out += d.bytes_out;
+        mine.rate_limit = d.rate_limit ?? mine.rate_limit;
+        mine.rate_remaining = d.rate_remaining ?? mine.rate_remaining;
+        mine.rate_reset = d.rate_reset ?? mine.rate_reset;
+        mine.last_seen_at = d.last_seen_at;
+      }
+      this.requests += d.requests;
+      this.retries += d.retries;
+      this.rateLimitWaits += d.rate_limit_waits;
+    }
+  }
+
   /** Takes the counts gathered since the last drain. */
   drain(): UsageDelta[] {
     const out = [...this.pending.values()];

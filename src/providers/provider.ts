@@ -77,6 +77,11 @@ export interface Provider {
   readonly name: string;
   /** Dot paths into `raw` that change without an edit (view times, counters). */
   readonly volatilePaths: readonly string[];
+  /**
+   * Member names left out of `raw` and the hash at any depth: hypermedia that is not issue
+   * content (Jira's `self` links and avatar URLs).
+   */
+  readonly ignoredKeys: ReadonlySet<string>;
   /** The who-am-I call: verifies the credential. */
   verify(): Promise<Identity>;
   fieldCatalog(): Promise<FieldDef[]>;

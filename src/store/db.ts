@@ -53,6 +53,9 @@ export async function openStore(path: string): Promise<Store> {
   try {
     sqlite.pragma("busy_timeout = 5000");
     checkOwnership(sqlite, path, isNew);
+    // Issue rows carry a few KB of JSON: larger pages keep them on one page (set before the first
+    // write; an existing file keeps its page size).
+    if (isNew) sqlite.pragma("page_size = 16384");
     sqlite.pragma("journal_mode = WAL");
     // NORMAL in WAL mode: a commit survives a killed process; only a power loss may drop the
     // last commits, and never corrupts the file. The cache can always be re-pulled.

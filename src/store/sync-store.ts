@@ -147,7 +147,7 @@ export class SyncStore {
       for (const f of catalog) ins.run(connection, f.id, f.name, f.type, f.custom ? 1 : 0, JSON.stringify(f.schema ?? null), now);
       this.sqlite.prepare("UPDATE sync_state SET catalog_fingerprint = ? WHERE connection = ?").run(fingerprint, connection);
     });
-    tx();
+    tx.immediate();
     return true;
   }
 
@@ -155,7 +155,7 @@ export class SyncStore {
     if (!deltas.length) return;
     this.sqlite.transaction(() => {
       for (const d of deltas) this.s.usage!.run({ connection, ...d });
-    })();
+    }).immediate();
   }
 
   // ---- the page write ---------------------------------------------------------------------
@@ -231,7 +231,9 @@ export class SyncStore {
       if (args.cursor !== null) s.cursor!.run(args.cursor, now, args.connection);
       else s.heartbeat!.run(now, args.connection);
     };
-    this.sqlite.transaction(run)();
+    // IMMEDIATE: take the write lock first (waiting up to busy_timeout). A deferred transaction
+    // that reads and then writes fails at once if another process committed in between.
+    this.sqlite.transaction(run).immediate();
     return out;
   }
 
@@ -257,7 +259,7 @@ export class SyncStore {
         this.s.change!.run(connection, g.id, g.key, runId, now, "deleted_at", null, now);
       }
       n = gone.length;
-    })();
+    }).immediate();
     this.sqlite.exec("DELETE FROM temp.seen_ids");
     return n;
   }

@@ -16,6 +16,19 @@ describe("canonicalJson", () => {
   });
 });
 
+describe("canonicalJson escaping and ignored keys", () => {
+  it("escapes strings exactly like JSON.stringify", () => {
+    for (const s of ["plain", 'q"uote', "back\\slash", "nl\n", "tab\t", "\u0001", "emoji 😄", "lone \ud800", "ünïcødé"]) {
+      expect(canonicalJson(s)).toBe(JSON.stringify(s));
+    }
+  });
+  it("leaves ignored members out at any depth", () => {
+    const ignore = new Set(["self", "avatarUrls"]);
+    const a = { self: "u1", fields: { assignee: { displayName: "Ana", avatarUrls: { "16x16": "x" }, self: "u2" } } };
+    expect(canonicalJson(a, ignore)).toBe('{"fields":{"assignee":{"displayName":"Ana"}}}');
+  });
+});
+
 describe("stripPaths", () => {
   it("removes volatile members so they cannot move the hash", () => {
     const x = { fields: { lastViewed: "2026-01-01", watches: { watchCount: 3 }, summary: "S" } };

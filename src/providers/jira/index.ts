@@ -28,6 +28,8 @@ export function buildJql(req: Pick<PullRequest, "mode" | "sinceMs" | "projects">
 class JiraProvider implements Provider {
   readonly name = "jira";
   readonly volatilePaths = ["fields.lastViewed", "fields.watches", "fields.votes"];
+  // Links, not content: about half of every Jira payload (avatar URLs of each user, `self` URLs).
+  readonly ignoredKeys: ReadonlySet<string> = new Set(["self", "avatarUrls", "iconUrl"]);
   private readonly client: JiraClient;
   private covered = new Set<string>();
 
@@ -44,7 +46,9 @@ class JiraProvider implements Provider {
   async fieldCatalog(): Promise<FieldDef[]> {
     const fields = await this.client.fields();
     if (!Array.isArray(fields)) throw new RemoteError("/rest/api/3/field did not return a list of fields");
-    return fields.map(toFieldDef);
+    const catalog = fields.map(toFieldDef);
+    this.covered = coveredRawFields(knownFields(catalog));
+    return catalog;
   }
 
   async *pull(req: PullRequest): AsyncIterable<Page> {
@@ -75,8 +79,8 @@ class JiraProvider implements Provider {
     const out: FieldChange[] = [];
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (this.covered.has(k)) continue;
-      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k]);
-      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k]);
+      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k], this.ignoredKeys);
+      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k], this.ignoredKeys);
       if (oldText !== newText) out.push({ field: k, old: oldText, new: newText });
     }
     return out;
