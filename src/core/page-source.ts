@@ -6,11 +6,11 @@ import { Worker } from "node:worker_threads";
 import { deserializeError, type SerializedError } from "../errors.js";
 import type { UsageDelta, UsageRecorder } from "../http/usage.js";
 import type { Provider, PullRequest } from "../providers/provider.js";
-import { preparePage, splitPaths, type PreparedPage } from "./prepare.js";
+import { preparePage, splitPaths, unpackPage, type PackedPage, type PreparedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
 export type WorkerMessage =
-  | { type: "page"; page: PreparedPage; usage: UsageDelta[] }
+  | { type: "page"; page: PackedPage; usage: UsageDelta[] }
   | { type: "done"; usage: UsageDelta[] }
   | { type: "error"; error: SerializedError; usage: UsageDelta[] }
   | { type: "log"; line: string };
@@ -29,6 +29,8 @@ export function workerPages(spec: Omit<PullWorkerData, "request" | "window">, lo
   return async function* (request, usage) {
     const worker = new Worker(new URL("./pull-worker.js", import.meta.url), {
       workerData: { ...spec, request, window: 2 } satisfies PullWorkerData,
+      // Parsed pages are garbage almost at once: a larger young generation means fewer scavenges.
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
     });
     const queue: WorkerMessage[] = [];
     let notify: (() => void) | null = null;
@@ -55,7 +57,7 @@ export function workerPages(spec: Omit<PullWorkerData, "request" | "window">, lo
         usage.absorb(m.usage);
         if (m.type === "done") return;
         if (m.type === "error") throw deserializeError(m.error);
-        yield m.page;
+        yield unpackPage(m.page);
         // The page is written by now: let the worker send another.
         worker.postMessage({ type: "ack" });
       }

@@ -10,7 +10,7 @@ import { UsageRecorder } from "../http/usage.js";
 import { connectionHttp, type HttpSettings } from "../providers/http.js";
 import type { PullRequest } from "../providers/provider.js";
 import { providerModule } from "../providers/registry.js";
-import { preparePage, splitPaths } from "./prepare.js";
+import { packPage, preparePage, splitPaths } from "./prepare.js";
 import type { WorkerMessage } from "./page-source.js";
 
 export interface PullWorkerData {
@@ -51,10 +51,10 @@ async function run(): Promise<void> {
     const provider = providerModule(data.conn.provider).create({ connectionName: data.name, config: data.conn, secret: data.secret, http });
     const volatile = splitPaths(provider.volatilePaths);
     for await (const page of provider.pull(data.request)) {
-      const prepared = preparePage(page, provider, volatile);
+      const prepared = preparePage(page, provider, volatile, false);
       while (unacked >= data.window) await new Promise<void>((r) => (wake = r));
       unacked++;
-      post({ type: "page", page: prepared, usage: usage.drain() });
+      post({ type: "page", page: packPage(prepared), usage: usage.drain() });
     }
     post({ type: "done", usage: usage.drain() });
   } catch (err) {

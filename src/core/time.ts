@@ -1,8 +1,17 @@
 // Timestamps in the cache are ISO 8601 UTC with milliseconds (`2026-03-04T17:15:27.123Z`).
 
 /** Parses a tracker timestamp such as Jira's `2026-03-04T09:15:27.123-0800`; null if absent or bad. */
+const JIRA_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?([+-])(\d{2}):?(\d{2})$/;
+
 export function parseRemoteTime(value: unknown): number | null {
   if (typeof value !== "string" || value === "") return null;
+  // Fast path for the common `2026-03-04T09:15:27.123-0800` shape (one per field per issue).
+  const m = JIRA_TIME.exec(value);
+  if (m) {
+    const utc = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, m[7] ? +m[7].padEnd(3, "0") : 0);
+    const offset = (+m[9]! * 60 + +m[10]!) * 60_000;
+    return m[8] === "+" ? utc - offset : utc + offset;
+  }
   // Jira writes the offset without a colon (-0800), which Date.parse does not accept everywhere.
   const fixed = value.replace(/([+-]\d{2})(\d{2})$/, "$1:$2");
   const ms = Date.parse(fixed);

@@ -3,7 +3,7 @@
 
 import { createWriteStream, renameSync, rmSync } from "node:fs";
 import { once } from "node:events";
-import { stringify } from "csv-stringify/sync";
+import Papa from "papaparse";
 import type BetterSqlite3 from "better-sqlite3";
 import { UsageError } from "../errors.js";
 
@@ -71,31 +71,48 @@ function query(filter: ExportFilter): { sql: string; params: unknown[] } {
     params.push(filter.updatedSince);
   }
   if (!filter.includeDeleted) where.push("deleted_at IS NULL");
-  // Primary-key order: stable, and streamed from the index without a sort.
-  const sql = `SELECT ${EXPORT_COLUMNS.join(", ")}, custom FROM issues${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY connection, id`;
+  // Table order (the order issues were first cached): stable, and a sequential scan — walking
+  // the primary-key index instead costs a random row lookup per issue.
+  const sql = `SELECT ${EXPORT_COLUMNS.join(", ")}, custom FROM issues${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
   return { sql, params };
 }
 
-type Row = Record<(typeof EXPORT_COLUMNS)[number] | "custom", unknown>;
+/** Rows arrive as arrays (faster than objects): EXPORT_COLUMNS in order, then `custom`. */
+type Row = unknown[];
+const COLUMN_INDEX = new Map<string, number>(EXPORT_COLUMNS.map((c, i) => [c, i]));
+const CUSTOM_INDEX = EXPORT_COLUMNS.length;
+const LABELS_INDEX = COLUMN_INDEX.get("labels")!;
 
-function valueOf(row: Row, col: string, custom: Record<string, unknown> | null): unknown {
-  if (col === "labels") return JSON.parse(row.labels as string) as string[];
-  if (col.startsWith("custom.")) return custom?.[col.slice(7)] ?? null;
-  return row[col as keyof Row] ?? null;
+/** Per output column: how to read its value from a row. */
+function readers(columns: string[]): ((row: Row, custom: Record<string, unknown> | null) => unknown)[] {
+  return columns.map((col) => {
+    if (col.startsWith("custom.")) {
+      const slug = col.slice(7);
+      return (_row, custom) => custom?.[slug] ?? null;
+    }
+    const i = COLUMN_INDEX.get(col)!;
+    if (i === LABELS_INDEX) return (row) => JSON.parse(row[i] as string) as string[];
+    return (row) => row[i] ?? null;
+  });
 }
 
-/** A cell that a spreadsheet would run as a formula is prefixed with `'` (SPEC §10). */
-export function inertCell(text: string): string {
-  const c = text.charCodeAt(0);
-  // = + - @ tab CR
-  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13 ? `'${text}` : text;
+/**
+ * Cells a spreadsheet would run as a formula (SPEC §10). Anchored at the start only: papaparse's
+ * own default (`/^[=+\-@\t\r].*$/`) misses such a cell when it contains a line break.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** RFC 4180 rows with CRLF line ends; formula-like cells prefixed with `'`. */
+export function toCsv(rows: string[][]): string {
+  if (!rows.length) return "";
+  return Papa.unparse(rows, { newline: "\r\n", header: false, escapeFormulae: FORMULA_START }) + "\r\n";
 }
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
-  if (Array.isArray(v)) return inertCell(v.join("; "));
-  if (typeof v === "object") return inertCell(JSON.stringify(v));
-  return inertCell(String(v));
+  if (Array.isArray(v)) return v.join("; ");
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
 }
 
 const CHUNK = 256 * 1024;
@@ -105,7 +122,8 @@ export async function exportIssues(sqlite: BetterSqlite3.Database, sink: Sink, o
   const columns = resolveColumns(opts.fields, custom);
   const needsCustom = columns.some((c) => c.startsWith("custom."));
   const { sql, params } = query(opts);
-  const stmt = sqlite.prepare(sql);
+  const stmt = sqlite.prepare(sql).raw(true);
+  const read = readers(columns);
 
   let buf = "";
   const flush = async (force = false) => {
@@ -117,31 +135,32 @@ export async function exportIssues(sqlite: BetterSqlite3.Database, sink: Sink, o
   };
 
   let n = 0;
-  const csvOpts = { record_delimiter: "\r\n" } as const;
   if (opts.format === "csv") {
-    buf += (opts.bom ? "\uFEFF" : "") + stringify([columns], csvOpts);
+    buf += (opts.bom ? "\uFEFF" : "") + toCsv([columns]);
   } else if (opts.format === "json") {
     buf += "[";
   }
   let batch: string[][] = [];
   for (const row of stmt.iterate(...params) as IterableIterator<Row>) {
-    const cust = needsCustom ? (JSON.parse(row.custom as string) as Record<string, unknown>) : null;
+    const cust = needsCustom ? (JSON.parse(row[CUSTOM_INDEX] as string) as Record<string, unknown>) : null;
     if (opts.format === "csv") {
-      batch.push(columns.map((c) => csvCell(valueOf(row, c, cust))));
-      if (batch.length === 512) {
-        buf += stringify(batch, csvOpts);
+      const cells: string[] = new Array(read.length);
+      for (let i = 0; i < read.length; i++) cells[i] = csvCell(read[i]!(row, cust));
+      batch.push(cells);
+      if (batch.length === 2048) {
+        buf += toCsv(batch);
         batch = [];
       }
     } else {
       const obj: Record<string, unknown> = {};
-      for (const c of columns) obj[c] = valueOf(row, c, cust);
+      for (let i = 0; i < read.length; i++) obj[columns[i]!] = read[i]!(row, cust);
       const text = JSON.stringify(obj);
       buf += opts.format === "json" ? (n === 0 ? "\n" : ",\n") + text : text + "\n";
     }
     n++;
     if (buf.length >= CHUNK) await flush();
   }
-  if (batch.length) buf += stringify(batch, csvOpts);
+  if (batch.length) buf += toCsv(batch);
   if (opts.format === "json") buf += n === 0 ? "]\n" : "\n]\n";
   await flush(true);
   return n;

@@ -2,7 +2,7 @@
 // backoff and jitter on network errors, 429 and 5xx (honouring Retry-After), a bounded give-up,
 // one retry for a malformed or truncated body, redaction, and usage accounting.
 
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { AuthError, NetworkError, RemoteError } from "../errors.js";
 import { redactText, redactUrl } from "./redact.js";
 import type { RequestOutcome, UsageRecorder } from "./usage.js";
@@ -181,6 +181,8 @@ export class HttpClient {
     let status = 0;
     let resHeaders: Record<string, string> = {};
     try {
+      // undici is loaded on the first request, so commands that never call a tracker skip it.
+      const { request } = await import("undici");
       const res = await request(url, {
         method: spec.method,
         headers,

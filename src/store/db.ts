@@ -4,7 +4,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync, chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
+import type { Kysely, Migration, MigrationProvider } from "kysely";
 import { StoreError, UsageError } from "../errors.js";
 import type { Database } from "./schema.js";
 import { m0001_init } from "./migrations/0001_init.js";
@@ -34,7 +34,8 @@ class StaticMigrations implements MigrationProvider {
 export interface Store {
   /** The better-sqlite3 handle, for the hot paths (page writes, export streaming). */
   readonly sqlite: BetterSqlite3.Database;
-  readonly db: Kysely<Database>;
+  /** kysely over the same connection (loaded on first use: it costs ~100 ms of start-up). */
+  db(): Promise<Kysely<Database>>;
   readonly path: string;
   close(): Promise<void>;
 }
@@ -65,26 +66,54 @@ export async function openStore(path: string): Promise<Store> {
     throw describeOpenError(path, err);
   }
 
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const migrator = new Migrator({ db, provider: new StaticMigrations() });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === "Error");
-  if (error || failed) {
-    await db.destroy();
-    throw new StoreError(
-      `cannot migrate the cache ${path}${failed ? ` (migration ${failed.migrationName})` : ""}: ${(error as Error)?.message ?? "unknown error"}`,
-      { cause: error },
-    );
-  }
-  if (isNew || sqlite.pragma("application_id", { simple: true }) === 0) {
-    sqlite.pragma(`application_id = ${APPLICATION_ID}`);
+  let kdb: Kysely<Database> | null = null;
+  const db = async () => {
+    if (!kdb) {
+      const { Kysely, SqliteDialect } = await import("kysely");
+      kdb = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    }
+    return kdb;
+  };
+  try {
+    if (pendingMigrations(sqlite)) await migrate(await db(), path);
+    if (isNew || sqlite.pragma("application_id", { simple: true }) === 0) {
+      sqlite.pragma(`application_id = ${APPLICATION_ID}`);
+    }
+  } catch (err) {
+    if (kdb) await (kdb as Kysely<Database>).destroy();
+    else sqlite.close();
+    throw err;
   }
   return {
     sqlite,
     db,
     path,
-    close: () => db.destroy(),
+    close: async () => {
+      if (kdb) await kdb.destroy();
+      else if (sqlite.open) sqlite.close();
+    },
   };
+}
+
+/** True when a migration of the static list has not run yet (cheap: no kysely needed). */
+function pendingMigrations(sqlite: BetterSqlite3.Database): boolean {
+  const has = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").get();
+  if (!has) return true;
+  const done = new Set(sqlite.prepare("SELECT name FROM kysely_migration").pluck().all() as string[]);
+  return Object.keys(MIGRATIONS).some((m) => !done.has(m));
+}
+
+async function migrate(db: Kysely<Database>, path: string): Promise<void> {
+  const { Migrator } = await import("kysely");
+  const migrator = new Migrator({ db, provider: new StaticMigrations() });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error || failed) {
+    throw new StoreError(
+      `cannot migrate the cache ${path}${failed ? ` (migration ${failed.migrationName})` : ""}: ${(error as Error)?.message ?? "unknown error"}`,
+      { cause: error },
+    );
+  }
 }
 
 /** Creates a missing file with mode 0600 before SQLite sees it; validates an existing one. */

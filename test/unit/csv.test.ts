@@ -1,11 +1,19 @@
+import Papa from "papaparse";
 import { describe, expect, it } from "vitest";
-import { inertCell } from "../../src/export/export.js";
+import { toCsv } from "../../src/export/export.js";
 
-describe("inertCell (SPEC §10)", () => {
-  it("prefixes cells a spreadsheet would run as a formula", () => {
-    for (const s of ["=SUM(A1)", "+1", "-1", "@cmd", "\tx", "\rx"]) expect(inertCell(s)).toBe(`'${s}`);
+describe("toCsv (SPEC §8, §10)", () => {
+  it("prefixes cells a spreadsheet would run as a formula, even multi-line ones", () => {
+    const cells = ["=SUM(A1)", "+1", "-1", "@cmd", "\tx", "\rx", "=HYPERLINK(\"x\")\nsecond line"];
+    const parsed = Papa.parse<string[]>(toCsv([cells]), { newline: "\r\n" }).data[0]!;
+    expect(parsed).toEqual(cells.map((c) => `'${c}`));
   });
   it("leaves other cells alone", () => {
-    for (const s of ["plain", "a=b", " =x", "", "1-2"]) expect(inertCell(s)).toBe(s);
+    const cells = ["plain", "a=b", "1-2", "", "x@y"];
+    expect(toCsv([cells])).toBe("plain,a=b,1-2,,x@y\r\n");
+  });
+  it("quotes per RFC 4180: commas, quotes, CR and LF (a bare LF too), CRLF between records", () => {
+    const out = toCsv([["a,b", 'say "hi"', "line1\nline2", "cr\rlf"], ["x", "y", "z", "w"]]);
+    expect(out).toBe('"a,b","say ""hi""","line1\nline2","cr\rlf"\r\nx,y,z,w\r\n');
   });
 });

@@ -42,3 +42,13 @@ describe("knownFields", () => {
     expect(catalog[0]!.type).toBe("array<json>");
   });
 });
+
+describe("parseRemoteTime", async () => {
+  const { parseRemoteTime } = await import("../../src/core/time.js");
+  it("reads Jira's offset timestamps exactly like Date.parse of the ISO form", () => {
+    for (const s of ["2026-03-04T09:15:27.123-0800", "2026-03-04T09:15:27.5+0530", "2026-12-31T23:59:59.999+0000", "2026-01-01T00:00:00-02:30", "2026-03-04T09:15:27.123Z"]) {
+      expect(parseRemoteTime(s)).toBe(Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2")));
+    }
+    expect(parseRemoteTime("not a date")).toBeNull();
+  });
+});

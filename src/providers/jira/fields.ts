@@ -8,11 +8,15 @@ export const SPRINT_SCHEMA = "com.pyxis.greenhopper.jira:gh-sprint";
 export const STORY_POINTS_SCHEMA = "com.pyxis.greenhopper.jira:jsw-story-points";
 const FLOAT_SCHEMA = "com.atlassian.jira.plugin.system.customfieldtypes:float";
 
-/** System fields pmsync reads. Comments, worklogs and attachments are left out: they are large. */
+/**
+ * System fields pmsync asks for. Left out: comments, worklogs and attachments (large, and not
+ * issue fields), `creator` (never shown), and the counters `watches`/`votes` (they change without
+ * an edit, so they would be stripped as volatile anyway).
+ */
 export const SYSTEM_FIELDS = [
-  "summary", "description", "issuetype", "status", "priority", "assignee", "reporter", "creator",
+  "summary", "description", "issuetype", "status", "priority", "assignee", "reporter",
   "labels", "parent", "duedate", "created", "updated", "resolution", "resolutiondate", "project",
-  "components", "fixVersions", "versions", "environment", "timetracking", "watches", "votes", "lastViewed",
+  "components", "fixVersions", "versions", "environment", "timetracking", "lastViewed",
 ];
 
 export function toFieldDef(f: JiraField): FieldDef {

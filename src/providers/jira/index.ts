@@ -27,7 +27,9 @@ export function buildJql(req: Pick<PullRequest, "mode" | "sinceMs" | "projects">
 
 class JiraProvider implements Provider {
   readonly name = "jira";
-  readonly volatilePaths = ["fields.lastViewed", "fields.watches", "fields.votes"];
+  // `parent.fields` is Jira's copy of the parent's summary/status: it changes when the parent
+  // does, without this issue's `updated` moving. The parent reference (id, key) stays.
+  readonly volatilePaths = ["fields.lastViewed", "fields.watches", "fields.votes", "fields.parent.fields"];
   // Links, not content: about half of every Jira payload (avatar URLs of each user, `self` URLs).
   readonly ignoredKeys: ReadonlySet<string> = new Set(["self", "avatarUrls", "iconUrl"]);
   private readonly client: JiraClient;

@@ -67,6 +67,7 @@ export const m0001_init: Migration = {
     await db.schema.createIndex("issues_key").on("issues").columns(["connection", "key"]).execute();
     await db.schema.createIndex("issues_updated").on("issues").columns(["connection", "updated_at"]).execute();
     await db.schema.createIndex("issues_project").on("issues").columns(["connection", "project"]).execute();
+    await db.schema.createIndex("issues_status").on("issues").columns(["connection", "deleted_at", "status_category"]).execute();
 
     await db.schema
       .createTable("issue_changes")

@@ -1,0 +1,103 @@
+// Public types of the sandbox (re-exported from ./index.ts).
+
+export type FaultKind = "429" | "503" | "500" | "malformed" | "truncated" | "html" | "hang" | "reset";
+/**
+ * Which requests a fault hits. The first five are the brief's; `project`, `serverInfo`, `token`
+ * (POST /oauth/token) and `resources` (accessible-resources) are extra. `any` = every request on
+ * /rest/**, /ex/jira/** and /oauth/**.
+ */
+export type FaultEndpoint = "search" | "myself" | "field" | "issue" | "project" | "serverInfo" | "token" | "resources" | "any";
+
+export interface FaultSpec {
+  kind: FaultKind;
+  /** Default "search". */
+  endpoint?: FaultEndpoint;
+  /** How many matching requests get the fault; default 1. */
+  count?: number;
+  /** Seconds, sent as `Retry-After` on 429 (default 1) and 503 (only when given). */
+  retryAfter?: number;
+}
+
+export interface SandboxStats {
+  /** Every request received on /rest/**, /ex/jira/** and /oauth/** (failed, faulted and 401 ones too). */
+  requests: number;
+  /** Per endpoint class: search, count, myself, field, issue, project, serverInfo, token, resources, other. */
+  byEndpoint: Record<string, number>;
+  /** Requests to /rest/api/3/search/jql (GET and POST). */
+  searchRequests: number;
+}
+
+export interface KeySelection {
+  keys?: string[];
+  count?: number;
+}
+
+/** The JSON Jira returns for an issue. */
+export type JiraIssueJson = Record<string, unknown>;
+
+export interface SandboxControl {
+  /** Real edits (summary and/or status, assignee, labels, story points); `updated` = now. */
+  touch(sel?: KeySelection): string[];
+  /** Changes only `lastViewed` and `watches.watchCount`; `updated` stays. */
+  touchVolatile(sel?: KeySelection): string[];
+  /**
+   * Deletes issues; returns every deleted key. By `keys`, a parent takes its sub-tasks with it
+   * (as in Jira) and a deleted epic leaves its children without a parent. By `count`, only
+   * issues without sub-tasks (and no epics) are picked, so exactly `count` issues go.
+   */
+  remove(sel?: KeySelection): string[];
+  /** New issues (status To Do, created = updated = now) in `project` or spread over projects. */
+  create(opts: { count: number; project?: string }): string[];
+  /** Sets an issue's `updated` to an exact instant (boundary tests). */
+  setIssueUpdated(key: string, epochMs: number): void;
+  fault(spec: FaultSpec): void;
+  clearFaults(): void;
+  stats(): SandboxStats;
+  resetStats(): void;
+  /** Live (not deleted) issues. */
+  issueCount(): number;
+  /** The issue as GET /rest/api/3/issue/{key} returns it (all fields), or null when unknown/deleted. */
+  getIssue(key: string): JiraIssueJson | null;
+  /** Makes every OAuth access token issued so far expired (refresh tokens stay valid). */
+  expireAccessTokens(): void;
+}
+
+export interface SandboxOptions {
+  /** Default 0 = ephemeral; the server always binds 127.0.0.1. */
+  port?: number;
+  /** Number of generated issues, default 500. */
+  issues?: number;
+  /** Project keys, default ["ENG", "OPS", "WEB"]. */
+  projects?: string[];
+  /** Deterministic data, default 1. */
+  seed?: number;
+  /** The account's profile time zone (IANA), default "America/Los_Angeles". */
+  timeZone?: string;
+  /** Default "demo@example.com". */
+  email?: string;
+  /** Default: 24 random characters. */
+  apiToken?: string;
+  /** Delay added before answering each /rest request, default 0. */
+  latencyMs?: number;
+  /** Clock, default Date.now. */
+  now?: () => number;
+  /** Default clientId "sandbox-client", secret "sandbox-secret", autoApprove true. */
+  oauth?: { clientId: string; clientSecret: string; autoApprove?: boolean; redirectUri?: string };
+  /**
+   * Burst limit as a token bucket, reported in X-RateLimit-* headers; requests beyond it get a
+   * real 429. Default capacity 100,000 refilled at 100,000/s (effectively unlimited).
+   */
+  rateLimit?: { capacity: number; refillPerSecond: number };
+}
+
+export interface SandboxHandle {
+  /** e.g. http://127.0.0.1:43123 */
+  url: string;
+  port: number;
+  email: string;
+  apiToken: string;
+  cloudId: string;
+  control: SandboxControl;
+  /** Closes the server and any hanging sockets promptly. */
+  close(): Promise<void>;
+}
