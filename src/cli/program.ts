@@ -180,9 +180,18 @@ Examples:
     .option("--time-zone <tz>", "the account's profile time zone", "America/Los_Angeles")
     .option("--latency <ms>", "added delay per API request", (v) => Number(v), 0)
     .option("--token <token>", "API token to accept (default: random)")
+    .option("--render-cache", "keep rendered issue JSON in memory (~6 KB per issue), so serving costs almost no CPU (bench)")
     .action(async (o, cmd: Command) => {
       const { runSandbox } = await import("../commands/sandbox.js");
-      await runSandbox(getCtx(cmd), { port: o.port, issues: o.issues, seed: o.seed, timeZone: o.timeZone, latencyMs: o.latency, apiToken: o.token });
+      await runSandbox(getCtx(cmd), {
+        port: o.port,
+        issues: o.issues,
+        seed: o.seed,
+        timeZone: o.timeZone,
+        latencyMs: o.latency,
+        apiToken: o.token,
+        renderCache: Boolean(o.renderCache),
+      });
     });
 
   program

@@ -10,6 +10,7 @@ export interface SandboxCommandOptions {
   timeZone: string;
   latencyMs: number;
   apiToken?: string;
+  renderCache: boolean;
 }
 
 export async function runSandbox(ctx: AppContext, opts: SandboxCommandOptions): Promise<void> {
@@ -22,6 +23,7 @@ export async function runSandbox(ctx: AppContext, opts: SandboxCommandOptions): 
       timeZone: opts.timeZone,
       latencyMs: opts.latencyMs,
       ...(opts.apiToken ? { apiToken: opts.apiToken } : {}),
+      ...(opts.renderCache ? { renderCache: true } : {}),
     },
     (line) => ctx.io.out(line),
   );

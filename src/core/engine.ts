@@ -101,6 +101,9 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
     summary.mode = mode;
     summary.cursor = state?.cursor ?? null;
     const projects = opts.projects.length ? opts.projects : config.projects;
+    // A run narrowed to some projects must not move the connection's cursor: the next full-scope
+    // run would start past changes made meanwhile in the projects this one skipped.
+    const narrowed = opts.projects.length > 0 && !sameSet(opts.projects, config.projects);
     runId = opts.dryRun ? 0 : store.startRun(name, config.provider, mode, new Date(started).toISOString());
 
     const catalog = await provider.fieldCatalog();
@@ -114,7 +117,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
 
     for await (const page of pageSource({ mode, sinceMs, projects, catalog }, usage)) {
       const pageMax = Math.max(maxUpdated, page.maxUpdatedMs);
-      const cursor = pageMax > maxUpdated ? new Date(pageMax).toISOString() : null;
+      const cursor = pageMax > maxUpdated && !narrowed ? new Date(pageMax).toISOString() : null;
       const out = store.writePage({
         connection: name,
         provider: config.provider,
@@ -163,6 +166,11 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
   } finally {
     store.releaseLock(name);
   }
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  const sa = new Set(a);
+  return sa.size === new Set(b).size && b.every((x) => sa.has(x));
 }
 
 function counts(s: RunSummary) {

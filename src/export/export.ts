@@ -5,7 +5,7 @@ import { createWriteStream, renameSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import Papa from "papaparse";
 import type BetterSqlite3 from "better-sqlite3";
-import { UsageError } from "../errors.js";
+import { PmsyncError, UsageError } from "../errors.js";
 
 export const EXPORT_COLUMNS = [
   "connection", "provider", "key", "id", "url", "project", "type", "title", "description", "status",
@@ -188,6 +188,9 @@ export async function withFileSink<T>(path: string, run: (sink: Sink) => Promise
   } catch (err) {
     stream.destroy();
     rmSync(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code && !(err instanceof PmsyncError)) {
+      throw new PmsyncError(`cannot write ${path}: ${(err as Error).message}`);
+    }
     throw err;
   }
 }

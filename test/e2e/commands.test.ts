@@ -1,0 +1,194 @@
+// Export, connections, status, scope, redaction and the demo, through the built CLI.
+
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import Papa from "papaparse";
+import { afterEach, describe, expect, it } from "vitest";
+import { startSandbox, type SandboxHandle } from "../../src/sandbox/index.js";
+import { EXPORT_COLUMNS } from "../../src/export/export.js";
+import { loginSandbox, query, runCli, scalar, syncJson, tempHome } from "../helpers/cli.js";
+
+const sandboxes: SandboxHandle[] = [];
+async function sandbox(issues = 150): Promise<SandboxHandle> {
+  const sb = await startSandbox({ issues });
+  sandboxes.push(sb);
+  return sb;
+}
+afterEach(async () => {
+  await Promise.all(sandboxes.splice(0).map((s) => s.close()));
+});
+
+async function syncedHome(issues = 150) {
+  const sb = await sandbox(issues);
+  const home = tempHome();
+  await loginSandbox(home, sb);
+  const { result } = await syncJson(home);
+  expect(result.code).toBe(0);
+  return { sb, home };
+}
+
+describe("export", () => {
+  it("CSV round-trips: every issue one record, values equal the JSON export (multi-line descriptions, formulas)", async () => {
+    const { home } = await syncedHome();
+    const json = JSON.parse((await runCli(["export", "--format", "json"], { home })).stdout) as Record<string, unknown>[];
+    const out = join(home, "issues.csv");
+    const r = await runCli(["export", "--format", "csv", "--out", out, "--bom"], { home });
+    expect(r.code).toBe(0);
+    const text = readFileSync(out, "utf8");
+    expect(text.startsWith("\uFEFF")).toBe(true);
+    expect(text.endsWith("\r\n")).toBe(true);
+    const parsed = Papa.parse<string[]>(text.slice(1), { newline: "\r\n", skipEmptyLines: true });
+    expect(parsed.errors).toEqual([]);
+    const [header, ...rows] = parsed.data;
+    expect(header).toEqual([...EXPORT_COLUMNS]);
+    expect(rows).toHaveLength(json.length);
+    expect(json.some((j) => String(j.description ?? "").includes("\n"))).toBe(true);
+    const unformula = (s: string) => (/^'[=+\-@\t\r]/.test(s) ? s.slice(1) : s);
+    rows.forEach((row, i) => {
+      const j = json[i]!;
+      header!.forEach((col, c) => {
+        const v = j[col];
+        const expected = v === null ? "" : Array.isArray(v) ? v.join("; ") : String(v);
+        expect(unformula(row[c]!), `${j.key} ${col}`).toBe(expected);
+      });
+    });
+  });
+
+  it("NDJSON, filters and --fields", async () => {
+    const { home } = await syncedHome();
+    const nd = (await runCli(["export", "--format", "ndjson", "--status-category", "done", "--fields", "key,status_category,labels"], { home })).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(nd.length).toBe(scalar(home, "SELECT count(*) FROM issues WHERE status_category = 'done'"));
+    expect(Object.keys(nd[0])).toEqual(["key", "status_category", "labels"]);
+    expect(nd.every((x) => x.status_category === "done" && Array.isArray(x.labels))).toBe(true);
+    const eng = JSON.parse((await runCli(["export", "--project", "ENG"], { home })).stdout) as { project: string }[];
+    expect(eng.length).toBeGreaterThan(0);
+    expect(eng.every((x) => x.project === "ENG")).toBe(true);
+    const bad = await runCli(["export", "--fields", "key,nope"], { home });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("nope");
+  });
+
+  it("a failed --out leaves no partial file behind", async () => {
+    const { home } = await syncedHome(20);
+    const r = await runCli(["export", "--format", "csv", "--out", join(home, "missing-dir", "x.csv")], { home });
+    expect(r.code).toBe(1);
+    expect(existsSync(join(home, "missing-dir"))).toBe(false);
+  });
+});
+
+describe("scope, connections, status", () => {
+  it("--project at login limits the connection to that project", async () => {
+    const sb = await sandbox();
+    const home = tempHome();
+    await loginSandbox(home, sb, ["--project", "OPS"]);
+    const { report } = await syncJson(home);
+    const total = scalar(home, "SELECT count(*) FROM issues");
+    expect(report.runs[0].pulled).toBe(total);
+    expect(query<{ p: string }>(home, "SELECT DISTINCT project AS p FROM issues").map((r) => r.p)).toEqual(["OPS"]);
+  });
+
+  it("sync --full --project marks deletions only inside that project", async () => {
+    const { home, sb } = await syncedHome();
+    const eng = query<{ key: string }>(home, "SELECT key FROM issues WHERE project = 'ENG' LIMIT 1")[0]!.key;
+    expect(sb.control.remove({ keys: [eng] })).toContain(eng);
+    const ops = await syncJson(home, ["--full", "--project", "OPS"]);
+    expect(ops.report.runs[0]).toMatchObject({ status: "ok", deleted: 0 });
+    expect(scalar(home, "SELECT count(*) FROM issues WHERE deleted_at IS NOT NULL")).toBe(0);
+    const all = await syncJson(home, ["--full"]);
+    expect(all.report.runs[0].deleted).toBeGreaterThanOrEqual(1);
+    expect(scalar(home, "SELECT deleted_at IS NOT NULL FROM issues WHERE key = ?", eng)).toBe(1);
+  });
+
+  it("a run narrowed with --project does not move the connection's cursor past other projects' changes", async () => {
+    const { home, sb } = await syncedHome();
+    const cursor = Date.parse(scalar<string>(home, "SELECT cursor FROM sync_state"));
+    const eng = query<{ key: string }>(home, "SELECT key FROM issues WHERE project = 'ENG' LIMIT 1")[0]!.key;
+    const ops = query<{ key: string }>(home, "SELECT key FROM issues WHERE project = 'OPS' LIMIT 1")[0]!.key;
+    sb.control.setIssueUpdated(eng, cursor + 60_000);
+    sb.control.setIssueUpdated(ops, cursor + 20 * 60_000); // well past the 5-minute overlap
+    const narrowed = await syncJson(home, ["--project", "OPS"]);
+    expect(narrowed.report.runs[0]).toMatchObject({ status: "ok", updated: 1 });
+    const all = await syncJson(home);
+    expect(all.report.runs[0]).toMatchObject({ status: "ok", mode: "incremental" });
+    expect(query<{ key: string }>(home, "SELECT DISTINCT key FROM issue_changes").map((r) => r.key)).toContain(eng);
+    expect(Date.parse(scalar<string>(home, "SELECT updated_at FROM issues WHERE key = ?", eng))).toBe(cursor + 60_000);
+  });
+
+  it("connections list/show/remove and status (JSON and text)", async () => {
+    const { home, sb } = await syncedHome(30);
+    const list = JSON.parse((await runCli(["connections", "list", "--json"], { home })).stdout);
+    expect(list).toEqual([expect.objectContaining({ name: "jira", provider: "jira", site: sb.url, enabled: true })]);
+    const piped = await runCli(["connections"], { home });
+    expect(piped.stdout.split("\n")[0]).toBe("name\tprovider\tsite\taccount\tauth\tsecret\tprojects\tenabled");
+    const show = JSON.parse((await runCli(["connections", "show", "jira", "--json"], { home })).stdout);
+    expect(show).toMatchObject({ name: "jira", issues: 30 });
+
+    const st = await runCli(["status", "--json"], { home });
+    expect(st.code).toBe(0);
+    const s = JSON.parse(st.stdout).connections[0];
+    expect(s).toMatchObject({ connection: "jira", healthy: true, secret_store: "file", last_sync: expect.objectContaining({ status: "ok", mode: "full" }) });
+    expect(Object.values(s.issues as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(30);
+    const text = await runCli(["status"], { home });
+    expect(text.stdout).toContain("last sync");
+
+    const rm = await runCli(["connections", "remove", "jira", "--purge"], { home });
+    expect(rm.code).toBe(0);
+    expect(scalar(home, "SELECT count(*) FROM issues")).toBe(0);
+    expect(JSON.parse(readFileSync(join(home, "credentials.json"), "utf8"))).toEqual({});
+  });
+
+  it("status exits 3 when the last sync failed", async () => {
+    const { home, sb } = await syncedHome(20);
+    sb.control.fault({ kind: "html", count: 5 });
+    expect((await runCli(["sync"], { home })).code).toBe(1);
+    const st = await runCli(["status", "--json"], { home });
+    expect(st.code).toBe(3);
+    expect(JSON.parse(st.stdout).connections[0].warnings[0]).toMatch(/last sync failed/);
+  });
+});
+
+describe("safety", () => {
+  it("--verbose shows requests with no secret in them", async () => {
+    const { home, sb } = await syncedHome(20);
+    const r = await runCli(["sync", "--verbose"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("POST");
+    expect(r.stderr).toContain("/rest/api/3/search/jql");
+    const basic = Buffer.from(`${sb.email}:${sb.apiToken}`).toString("base64");
+    for (const secret of [sb.apiToken, basic]) {
+      expect(r.stderr).not.toContain(secret);
+      expect(r.stdout).not.toContain(secret);
+    }
+  });
+
+  it("a corrupt cache is reported and left untouched", async () => {
+    const { home } = await syncedHome(20);
+    const db = join(home, "pmsync.db");
+    writeFileSync(db, Buffer.from("garbage".repeat(1000)));
+    const before = createHash("sha256").update(readFileSync(db)).digest("hex");
+    for (const args of [["sync"], ["status"], ["export"]]) {
+      const r = await runCli(args, { home });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/not a SQLite database.*left it untouched/);
+    }
+    expect(createHash("sha256").update(readFileSync(db)).digest("hex")).toBe(before);
+  });
+});
+
+describe("demo", () => {
+  it("runs the main job on the sandbox: login, sync, status, export, usage", async () => {
+    const home = tempHome();
+    const r = await runCli(["demo", "--issues", "120"], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/sandbox: full ok: pulled 120, created 120/);
+    expect(r.stdout).toMatch(/sandbox: incremental ok: .*updated 5/);
+    expect(r.stdout).toContain("key,type,status,status_category,assignee,title");
+    expect(r.stdout).toMatch(/sandbox\t\d{4}-\d{2}-\d{2}\t\d+/); // usage, piped: TSV
+    // the demo works in its own temporary home, not the caller's
+    expect(existsSync(join(home, "config.json"))).toBe(false);
+  });
+});
