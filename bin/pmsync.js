@@ -3,6 +3,11 @@
 // probe it pay only for Node's own start-up; everything else runs src/cli/main.ts (built to dist/).
 import { readFileSync } from "node:fs";
 
+// `pmsync … | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on("error", (err) => {
+  if (err.code !== "EPIPE") throw err;
+});
+
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));

@@ -7,7 +7,7 @@ import Papa from "papaparse";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxHandle } from "../../src/sandbox/index.js";
 import { EXPORT_COLUMNS } from "../../src/export/export.js";
-import { loginSandbox, query, runCli, scalar, syncJson, tempHome } from "../helpers/cli.js";
+import { loginSandbox, query, runCli, scalar, spawnCli, syncJson, tempHome } from "../helpers/cli.js";
 
 const sandboxes: SandboxHandle[] = [];
 async function sandbox(issues = 150): Promise<SandboxHandle> {
@@ -70,6 +70,17 @@ describe("export", () => {
     const bad = await runCli(["export", "--fields", "key,nope"], { home });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("nope");
+  });
+
+  it("a reader that closes the pipe early (`| head`) ends the export quietly", async () => {
+    const { home } = await syncedHome(150);
+    const child = spawnCli(["export", "--format", "csv"], { home });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.stdout!.once("data", () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((res) => child.on("close", res));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("a failed --out leaves no partial file behind", async () => {
