@@ -91,6 +91,50 @@ describe("export", () => {
   });
 });
 
+describe("normalisation (Jira → unified columns)", () => {
+  it("every exported issue matches the tracker's own JSON, field by field", async () => {
+    const { home, sb } = await syncedHome(150);
+    const issues = JSON.parse((await runCli(["export"], { home })).stdout) as Record<string, any>[];
+    const iso = (s: string | null) => (s ? new Date(Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"))).toISOString() : null);
+    const catalog = query<{ source_id: string; schema: string }>(home, "SELECT source_id, schema FROM field_catalog WHERE connection = 'jira'");
+    const sprintField = catalog.find((f) => JSON.parse(f.schema)?.custom === "com.pyxis.greenhopper.jira:gh-sprint")!.source_id;
+    let withParent = 0;
+    let withSprint = 0;
+    for (const x of issues) {
+      const f = sb.control.getIssue(x.key)!.fields as Record<string, any>;
+      expect(x.title).toBe(f.summary);
+      expect(x.project).toBe(f.project.key);
+      expect(x.type).toBe(f.issuetype.name);
+      expect(x.status).toBe(f.status.name);
+      expect(x.priority).toBe(f.priority?.name ?? null);
+      expect(x.assignee).toBe(f.assignee?.displayName ?? null);
+      expect(x.reporter).toBe(f.reporter?.displayName ?? null);
+      expect(x.labels).toEqual(f.labels);
+      expect(x.parent).toBe(f.parent?.key ?? null);
+      expect(x.due_date).toBe(f.duedate ?? null);
+      expect(x.created_at).toBe(iso(f.created));
+      expect(x.updated_at).toBe(iso(f.updated));
+      expect(x.resolved_at).toBe(iso(f.resolutiondate ?? null));
+      const cat = f.status.statusCategory.key;
+      const cancelled = ["Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined"].includes(f.resolution?.name);
+      expect(x.status_category).toBe(cat === "new" ? "todo" : cat === "indeterminate" ? "in_progress" : cancelled ? "cancelled" : "done");
+      expect(x.url).toBe(`${sb.url}/browse/${x.key}`);
+      if (x.parent) withParent++;
+      const sprints = f[sprintField] as { name: string; state: string }[] | null;
+      if (sprints?.length) {
+        withSprint++;
+        expect(x.sprint).toBe((sprints.find((s) => s.state === "active") ?? sprints[sprints.length - 1])!.name);
+      } else expect(x.sprint).toBeNull();
+      if (f.description) expect(typeof x.description).toBe("string");
+    }
+    expect(withParent).toBeGreaterThan(0);
+    expect(withSprint).toBeGreaterThan(0);
+    expect(new Set(issues.map((x) => x.status_category))).toEqual(new Set(["todo", "in_progress", "done", "cancelled"]));
+    // the field catalog is stored for the mapping work, custom fields with their schema
+    expect(catalog.length).toBeGreaterThan(20);
+  });
+});
+
 describe("scope, connections, status", () => {
   it("--project at login limits the connection to that project", async () => {
     const sb = await sandbox();
