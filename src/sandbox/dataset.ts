@@ -110,6 +110,19 @@ export class FieldSelection {
   fieldIds(): string[] {
     return FIELDS.filter((f) => !NOT_ISSUE_FIELDS.has(f.id) && this.wants(f.id)).map((f) => f.id);
   }
+
+  private key: string | undefined;
+
+  /**
+   * What this selection renders, normalised: two selections with the same key render every
+   * issue identically, whatever order or spelling (`*all`, `*navigable`, `-x`, duplicates) the
+   * request used. `renderJson` consults nothing but `envelope`, `idOnly` and `wants()` of
+   * catalog field ids, so those are the key.
+   */
+  get cacheKey(): string {
+    if (this.key === undefined) this.key = `${this.envelope ? "e" : "-"}${this.idOnly ? "i" : "-"}:${this.fieldIds().join(",")}`;
+    return this.key;
+  }
 }
 
 interface Mutable {
@@ -154,6 +167,13 @@ export class Dataset {
   lastViewed = new Float64Array(0);
   watchBump = new Uint32Array(0);
   statusChanged = new Float64Array(0);
+  /**
+   * Per issue, bumped by every change to what the issue itself renders (touch, touchVolatile,
+   * setUpdatedMs, remove, and a new sub-task under it). What an issue renders of OTHER issues
+   * (`parent`, `subtasks`, `issuelinks`) is covered by `renderJson`'s `deps`: the render cache
+   * remembers these issues' versions too.
+   */
+  renderVersion = new Uint32Array(0);
 
   /** Per project: issue index by (number - 1). */
   private readonly byNumber: number[][];
@@ -227,6 +247,7 @@ export class Dataset {
     this.lastViewed = grow(this.lastViewed, (c) => new Float64Array(c));
     this.watchBump = grow(this.watchBump, (c) => new Uint32Array(c));
     this.statusChanged = grow(this.statusChanged, (c) => new Float64Array(c));
+    this.renderVersion = grow(this.renderVersion, (c) => new Uint32Array(c));
     this.cap = cap;
   }
 
@@ -264,6 +285,8 @@ export class Dataset {
       const kids = this.children.get(parent);
       if (kids) kids.push(i);
       else this.children.set(parent, [i]);
+      // The parent's `subtasks` now lists one more.
+      this.bumpRender(parent);
     }
 
     this.created[i] = createdMs;
@@ -298,6 +321,7 @@ export class Dataset {
     this.lastViewed[i] = lastViewed;
     this.watchBump[i] = 0;
     this.statusChanged[i] = Number.NaN;
+    this.renderVersion[i] = 0;
     this.size = i + 1;
     this.live++;
     return i;
@@ -347,6 +371,10 @@ export class Dataset {
     this.unsort(i);
     this.updated[i] = ms;
     this.resort(i);
+  }
+
+  private bumpRender(i: number): void {
+    this.renderVersion[i] = ((this.renderVersion[i] ?? 0) + 1) >>> 0;
   }
 
   isLive(i: number): boolean {
@@ -429,6 +457,7 @@ export class Dataset {
     }
     if (this.lastChange(i, v, A_STATUS) > from) this.statusChanged[i] = now;
     this.setUpdated(i, Math.max(now, this.created[i] ?? now));
+    this.bumpRender(i);
     this.mutation++;
   }
 
@@ -436,6 +465,7 @@ export class Dataset {
   touchVolatile(i: number, now: number): void {
     this.lastViewed[i] = now;
     this.watchBump[i] = (this.watchBump[i] ?? 0) + 1;
+    this.bumpRender(i);
   }
 
   /** Deletes an issue and (as Jira does) its sub-tasks; returns every deleted index. */
@@ -443,6 +473,7 @@ export class Dataset {
     if (!this.isLive(i)) return [];
     const out = [i];
     this.deleted[i] = 1;
+    this.bumpRender(i);
     this.live--;
     this.unsort(i);
     for (const kid of this.children.get(i) ?? []) out.push(...this.remove(kid));
@@ -459,6 +490,7 @@ export class Dataset {
 
   setUpdatedMs(i: number, ms: number): void {
     this.setUpdated(i, ms);
+    this.bumpRender(i);
     this.mutation++;
   }
 
@@ -575,7 +607,8 @@ export class Dataset {
   }
 
   /** `{id,key,self,fields:{summary,status,priority,issuetype}}`: how parents, sub-tasks and links appear. */
-  private issueRef(cat: SiteCatalog, j: number): string {
+  private issueRef(cat: SiteCatalog, j: number, deps: number[] | undefined): string {
+    deps?.push(j);
     const m = this.mutable(j);
     const id = this.idOf(j);
     return (
@@ -595,8 +628,11 @@ export class Dataset {
     return JSON.parse(this.renderJson(i, cat, sel, zone)) as Record<string, unknown>;
   }
 
-  /** The issue's JSON text as Jira would send it with the given field selection. */
-  renderJson(i: number, cat: SiteCatalog, sel: FieldSelection, zone: ZoneClock): string {
+  /**
+   * The issue's JSON text as Jira would send it with the given field selection. `deps`, when
+   * given, receives every other (live) issue whose current state the text embeds.
+   */
+  renderJson(i: number, cat: SiteCatalog, sel: FieldSelection, zone: ZoneClock, deps?: number[]): string {
     const id = this.idOf(i);
     if (!sel.envelope) return `{"id":"${id}"}`;
     const key = this.keyOf(i);
@@ -667,7 +703,7 @@ export class Dataset {
     if (w("parent")) {
       // A deleted epic leaves its children without a parent, as in Jira.
       const par = this.parent[i] ?? -1;
-      if (par >= 0 && this.isLive(par)) put("parent", this.issueRef(cat, par));
+      if (par >= 0 && this.isLive(par)) put("parent", this.issueRef(cat, par, deps));
     }
     if (w("issuetype")) put("issuetype", J.issueTypes[type] ?? "null");
     if (w("timespent")) put("timespent", spent > 0 ? String(spent) : "null");
@@ -711,7 +747,7 @@ export class Dataset {
           const lid = 10000 + i * 3;
           links =
             `[{"id":"${lid}","self":"${api}/issueLink/${lid}","type":{"id":"10003","name":"Relates","inward":"relates to","outward":"relates to","self":"${api}/issueLinkType/10003"}` +
-            `,"outwardIssue":${this.issueRef(cat, other)}}]`;
+            `,"outwardIssue":${this.issueRef(cat, other, deps)}}]`;
         }
       }
       put("issuelinks", links);
@@ -750,7 +786,7 @@ export class Dataset {
     if (w("creator")) put("creator", (creatorRoll < 0.03 ? J.automationUser : creatorRoll < 0.08 ? J.users[(reporter + 1) % USERS.length] : J.users[reporter]) ?? "null");
     if (w("subtasks")) {
       const kids = (this.children.get(i) ?? []).filter((k) => this.isLive(k));
-      put("subtasks", `[${kids.map((k) => this.issueRef(cat, k)).join(",")}]`);
+      put("subtasks", `[${kids.map((k) => this.issueRef(cat, k, deps)).join(",")}]`);
     }
     if (w("reporter")) put("reporter", J.users[reporter] ?? "null");
     if (w("aggregateprogress")) put("aggregateprogress", progress(spent, remaining));

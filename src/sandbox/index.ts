@@ -12,8 +12,10 @@
 //   GET/POST /rest/api/3/search              → 410 (removed in Jira Cloud)
 // OAuth 2.0 (3LO): GET /authorize, POST /oauth/token, GET /oauth/token/accessible-resources.
 // Control (no auth, loopback): POST /_sandbox/touch | touch-volatile | delete | create |
-//   set-updated {key, updated} | faults | stats/reset | expire-tokens; DELETE /_sandbox/faults;
-//   GET /_sandbox/stats | info | issue/{key}.
+//   set-updated {key, updated} | faults | stats/reset | expire-tokens | warm {fields?};
+//   DELETE /_sandbox/faults; GET /_sandbox/stats | info | issue/{key}.
+// `renderCache: true` memoises rendered issue JSON (see render-cache.ts); POST /_sandbox/warm
+// pre-renders every live issue, so a benchmark measures the client, not the fake's rendering.
 //
 // Like Jira, an issue's embedded copies of other issues (`parent`, `subtasks`, `issuelinks`)
 // show those issues as they are now: editing a parent changes what its sub-tasks render

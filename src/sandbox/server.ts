@@ -5,10 +5,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { FIELD_BY_ID, fieldCatalogJson, projectDefs, SiteCatalog, USERS, type ProjectDef } from "./catalog.js";
+import { FIELD_BY_ID, FIELDS, fieldCatalogJson, projectDefs, SiteCatalog, USERS, type ProjectDef } from "./catalog.js";
 import { Dataset, FieldSelection } from "./dataset.js";
 import { JqlError } from "./jql.js";
 import { OAuthServer } from "./oauth.js";
+import { RenderCache, type RenderTable } from "./render-cache.js";
 import { BadRequest, SearchEngine } from "./search.js";
 import { ZoneClock } from "./time.js";
 import type { FaultEndpoint, FaultKind, FaultSpec, JiraIssueJson, KeySelection, SandboxControl, SandboxHandle, SandboxOptions, SandboxStats } from "./types.js";
@@ -23,10 +24,23 @@ const FAULT_KINDS: readonly FaultKind[] = ["429", "503", "500", "malformed", "tr
 const FAULT_ENDPOINTS: readonly FaultEndpoint[] = ["search", "myself", "field", "issue", "project", "serverInfo", "token", "resources", "any"];
 const MAX_BODY = 1_048_576;
 
+/**
+ * What `warmRenderCache()` renders when given no fields and no search has asked for any yet:
+ * the fields pmsync requests (its SYSTEM_FIELDS, then every custom field of the site's catalog
+ * in catalog order), so the cache key is the one pmsync's searches produce.
+ */
+export const PMSYNC_SEARCH_FIELDS: readonly string[] = [
+  "summary", "description", "issuetype", "status", "priority", "assignee", "reporter",
+  "labels", "parent", "duedate", "created", "updated", "resolution", "resolutiondate", "project",
+  "components", "fixVersions", "versions", "environment", "timetracking", "lastViewed",
+  ...FIELDS.filter((f) => f.custom).map((f) => f.id),
+];
+
 interface Reply {
   status: number;
   headers: Record<string, string>;
-  body: string | Buffer;
+  /** Chunks (Buffer[]) are written one by one (writev), never joined. */
+  body: string | Buffer | Buffer[];
 }
 
 const ISSUES_OPEN = Buffer.from('{"issues":[');
@@ -91,6 +105,10 @@ class Sandbox {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly bucket: { capacity: number; refill: number; tokens: number; at: number };
   private readonly fieldJson: string;
+  /** Present when `renderCache` is on. */
+  readonly renderCache: RenderCache | undefined;
+  /** The `fields` of the last search that returned more than ids, and where it was asked. */
+  private lastSearch: { fields: string[] | undefined; cat: SiteCatalog } | undefined;
   private closed = false;
 
   constructor(
@@ -129,6 +147,7 @@ class Sandbox {
     const rl = opts.rateLimit ?? { capacity: 100_000, refillPerSecond: 100_000 };
     this.bucket = { capacity: rl.capacity, refill: rl.refillPerSecond, tokens: rl.capacity, at: start };
     this.fieldJson = JSON.stringify(fieldCatalogJson());
+    this.renderCache = opts.renderCache ? new RenderCache(this.ds, this.zone) : undefined;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -137,7 +156,13 @@ class Sandbox {
   readonly control: SandboxControl = {
     touch: (sel) => this.select(sel).map((i) => (this.ds.touch(i, this.now()), this.ds.keyOf(i))),
     touchVolatile: (sel) => this.select(sel).map((i) => (this.ds.touchVolatile(i, this.now()), this.ds.keyOf(i))),
-    remove: (sel) => this.select(sel, true).flatMap((i) => this.ds.remove(i).map((j) => this.ds.keyOf(j))),
+    remove: (sel) =>
+      this.select(sel, true).flatMap((i) =>
+        this.ds.remove(i).map((j) => {
+          this.renderCache?.drop(j);
+          return this.ds.keyOf(j);
+        }),
+      ),
     create: ({ count, project }) => {
       let p: number | undefined;
       if (project !== undefined) {
@@ -160,9 +185,14 @@ class Sandbox {
     clearFaults: () => {
       this.faults = [];
     },
-    stats: () => ({ requests: this.stats.requests, byEndpoint: { ...this.stats.byEndpoint }, searchRequests: this.stats.searchRequests }),
+    stats: () => {
+      const out: SandboxStats = { requests: this.stats.requests, byEndpoint: { ...this.stats.byEndpoint }, searchRequests: this.stats.searchRequests };
+      if (this.renderCache) out.renderCache = this.renderCache.stats();
+      return out;
+    },
     resetStats: () => {
       this.stats = { requests: 0, byEndpoint: {}, searchRequests: 0 };
+      if (this.renderCache) this.renderCache.hits = this.renderCache.misses = 0;
     },
     issueCount: () => this.ds.live,
     getIssue: (key) => {
@@ -171,6 +201,26 @@ class Sandbox {
       return this.ds.render(i, this.site, new FieldSelection(undefined, "*all"), this.zone) as JiraIssueJson;
     },
     expireAccessTokens: () => this.oauth.expireAccessTokens(),
+    warmRenderCache: (fields) => {
+      const cache = this.renderCache;
+      if (!cache) throw new RangeError("warmRenderCache: the sandbox was started without renderCache");
+      if (fields !== undefined && (!Array.isArray(fields) || fields.some((f) => typeof f !== "string"))) throw new TypeError("warmRenderCache: fields must be an array of field ids");
+      const t0 = performance.now();
+      // Default: what the last search asked for (where it asked), else pmsync's field set.
+      const last = this.lastSearch;
+      const useLast = (fields === undefined || fields.length === 0) && last !== undefined;
+      const wanted = useLast ? last.fields : fields !== undefined && fields.length > 0 ? fields : [...PMSYNC_SEARCH_FIELDS];
+      const table = cache.table(useLast ? last.cat : this.site, new FieldSelection(wanted, "id"));
+      let issues = 0;
+      if (table) {
+        for (let i = 0; i < this.ds.size; i++) {
+          if (!this.ds.isLive(i)) continue;
+          cache.get(table, i);
+          issues++;
+        }
+      } else issues = this.ds.live; // id-only: nothing worth caching, served as fast as cached
+      return { issues, ms: Math.round((performance.now() - t0) * 10) / 10, bytes: cache.bytes };
+    },
   };
 
   private select(sel: KeySelection | undefined, leavesOnly = false): number[] {
@@ -247,15 +297,19 @@ class Sandbox {
 
   private send(res: ServerResponse, reply: Reply, truncate = false): void {
     if (res.destroyed || this.closed) return;
-    const buf = typeof reply.body === "string" ? Buffer.from(reply.body, "utf8") : reply.body;
-    const headers: Record<string, string | number> = {
-      ...reply.headers,
-      "x-arequestid": randomBytes(8).toString("hex"),
-      "x-content-type-options": "nosniff",
-      "content-length": buf.length,
-    };
-    if (!("cache-control" in reply.headers)) headers["cache-control"] = "no-cache, no-store, no-transform";
-    res.writeHead(reply.status, headers);
+    const body = reply.body;
+    if (Array.isArray(body) && !truncate) {
+      // Cached issue buffers go to the socket as they are (one writev), not copied into a page.
+      let length = 0;
+      for (const c of body) length += c.length;
+      res.writeHead(reply.status, this.replyHeaders(reply, length));
+      res.cork(); // end() uncorks: one writev for the whole reply
+      for (const c of body) res.write(c);
+      res.end();
+      return;
+    }
+    const buf = typeof body === "string" ? Buffer.from(body, "utf8") : Array.isArray(body) ? Buffer.concat(body) : body;
+    res.writeHead(reply.status, this.replyHeaders(reply, buf.length));
     if (truncate) {
       // Promise more than is sent, then cut the connection mid-body.
       const cut = Math.max(1, Math.floor(buf.length / 2));
@@ -265,6 +319,17 @@ class Sandbox {
       return;
     }
     res.end(buf);
+  }
+
+  private replyHeaders(reply: Reply, length: number): Record<string, string | number> {
+    const headers: Record<string, string | number> = {
+      ...reply.headers,
+      "x-arequestid": randomBytes(8).toString("hex"),
+      "x-content-type-options": "nosniff",
+      "content-length": length,
+    };
+    if (!("cache-control" in reply.headers)) headers["cache-control"] = "no-cache, no-store, no-transform";
+    return headers;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -651,6 +716,7 @@ class Sandbox {
     if (r.reconcileIssues > 50) return errorReply(400, "The number of issues to reconcile cannot exceed 50.");
     if (r.maxResults < 0) return errorReply(400, "The 'maxResults' parameter must not be negative.");
     const sel = new FieldSelection(r.fields, "id");
+    if (!sel.idOnly) this.lastSearch = { fields: r.fields, cat };
     const cap = sel.idOnly ? 5000 : 100;
     const pageSize = Math.min(r.maxResults, cap);
     let page;
@@ -662,6 +728,8 @@ class Sandbox {
       if (err instanceof JqlError) return errorReply(400, err.message);
       throw err;
     }
+    const table = this.renderCache?.table(cat, sel);
+    if (table) return this.searchReplyCached(table, page, r.expand, sel);
     // One buffer sized up front, each issue encoded into it on its own: most issues are Latin-1
     // strings, which encode far faster than one page-sized string made two-byte by one emoji.
     const strs = new Array<string>(page.indices.length);
@@ -675,11 +743,7 @@ class Sandbox {
       ascii[k] = bytes === s.length;
       total += bytes;
     }
-    let tail = "]";
-    if (page.nextPageToken !== undefined) tail += `,"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
-    tail += `,"isLast":${page.isLast}`;
-    tail += this.namesAndSchema(r.expand, sel);
-    tail += "}";
+    const tail = this.searchTail(page, r.expand, sel);
     total += Buffer.byteLength(tail, "utf8");
     const body = Buffer.allocUnsafe(total);
     let at = ISSUES_OPEN.copy(body, 0);
@@ -689,6 +753,32 @@ class Sandbox {
     }
     at += body.write(tail, at, "utf8");
     return { status: 200, headers: { "content-type": JSON_TYPE }, body: at === total ? body : body.subarray(0, at) };
+  }
+
+  /** Everything after the issues: `],"nextPageToken":…,"isLast":…[,"names"…]}`. */
+  private searchTail(page: { nextPageToken?: string | undefined; isLast: boolean }, expand: string, sel: FieldSelection): string {
+    let tail = "]";
+    if (page.nextPageToken !== undefined) tail += `,"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
+    tail += `,"isLast":${page.isLast}`;
+    tail += this.namesAndSchema(expand, sel);
+    return tail + "}";
+  }
+
+  /**
+   * runSearch's reply from the render cache: the same bytes, as chunks that `send` writes as they
+   * are: `{"issues":[`, each cached `,{…}` (the first without its comma), the tail.
+   */
+  private searchReplyCached(table: RenderTable, page: { indices: number[]; nextPageToken?: string | undefined; isLast: boolean }, expand: string, sel: FieldSelection): Reply {
+    const cache = this.renderCache!;
+    const n = page.indices.length;
+    const chunks = new Array<Buffer>(n + 2);
+    chunks[0] = ISSUES_OPEN;
+    for (let k = 0; k < n; k++) {
+      const b = cache.get(table, page.indices[k] ?? 0);
+      chunks[k + 1] = k === 0 ? b.subarray(1) : b;
+    }
+    chunks[n + 1] = Buffer.from(this.searchTail(page, expand, sel), "utf8");
+    return { status: 200, headers: { "content-type": JSON_TYPE }, body: chunks };
   }
 
   /** `,"names":{…},"schema":{…}` for `expand=names,schema` (only the returned fields). */
@@ -737,8 +827,14 @@ class Sandbox {
     if (!this.ds.isLive(i)) return errorReply(404, ISSUE_NOT_FOUND);
     const fields = params.getAll("fields");
     const sel = new FieldSelection(fields.length ? fields : undefined, "*all");
-    let out = this.ds.renderJson(i, cat, sel, this.zone);
     const extra = this.namesAndSchema(params.getAll("expand").join(","), sel);
+    const table = this.renderCache?.table(cat, sel);
+    if (table) {
+      const buf = this.renderCache!.get(table, i); // `,{…}`
+      const body = extra ? [buf.subarray(1, buf.length - 1), Buffer.from(extra + "}", "utf8")] : buf.subarray(1);
+      return { status: 200, headers: { "content-type": JSON_TYPE }, body };
+    }
+    let out = this.ds.renderJson(i, cat, sel, this.zone);
     if (extra) out = out.slice(0, -1) + extra + "}";
     return jsonReply(200, out);
   }
@@ -798,6 +894,11 @@ class Sandbox {
           return jsonReply(200, this.control.stats());
         case "GET /_sandbox/info":
           return jsonReply(200, this.info());
+        case "POST /_sandbox/warm": {
+          const f = payload["fields"];
+          if (f !== undefined && f !== null && (!Array.isArray(f) || f.some((x) => typeof x !== "string"))) return jsonReply(400, { error: "fields must be an array of field ids" });
+          return jsonReply(200, this.control.warmRenderCache(Array.isArray(f) ? (f as string[]) : undefined));
+        }
         case "POST /_sandbox/expire-tokens":
           this.control.expireAccessTokens();
           return jsonReply(200, { ok: true });

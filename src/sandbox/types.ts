@@ -25,6 +25,11 @@ export interface SandboxStats {
   byEndpoint: Record<string, number>;
   /** Requests to /rest/api/3/search/jql (GET and POST). */
   searchRequests: number;
+  /**
+   * Only with `renderCache` on: field sets and issue renderings held, their bytes, and how many
+   * renderings were served from the cache (hits) or rendered (misses) since the last reset.
+   */
+  renderCache?: { tables: number; entries: number; bytes: number; hits: number; misses: number };
 }
 
 export interface KeySelection {
@@ -60,6 +65,13 @@ export interface SandboxControl {
   getIssue(key: string): JiraIssueJson | null;
   /** Makes every OAuth access token issued so far expired (refresh tokens stay valid). */
   expireAccessTokens(): void;
+  /**
+   * With `renderCache` on: renders every live issue for this field set into the cache (also
+   * POST /_sandbox/warm `{fields?}`). Without fields: the fields of the last search that asked
+   * for more than ids, else the fields pmsync requests. `bytes` = the whole cache's size after.
+   * Throws when the sandbox was started without `renderCache`.
+   */
+  warmRenderCache(fields?: string[]): { issues: number; ms: number; bytes: number };
 }
 
 export interface SandboxOptions {
@@ -88,6 +100,13 @@ export interface SandboxOptions {
    * real 429. Default capacity 100,000 refilled at 100,000/s (effectively unlimited).
    */
   rateLimit?: { capacity: number; refillPerSecond: number };
+  /**
+   * Memoise each issue's rendered JSON per (issue, its current state, normalised field set), so
+   * serving it again costs a copy, not a rendering (default false). For `npm run bench`, where
+   * the sandbox's CPU would otherwise compete with pmsync's. Costs memory: ~6 KB per issue and
+   * field set (≈ 600 MB for 100,000 issues warm with pmsync's fields); capped at 2 GiB.
+   */
+  renderCache?: boolean;
 }
 
 export interface SandboxHandle {

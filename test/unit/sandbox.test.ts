@@ -744,3 +744,188 @@ describe("sandbox: stats", () => {
     expect(sb.control.stats()).toEqual({ requests: 0, byEndpoint: {}, searchRequests: 0 });
   });
 });
+
+describe("sandbox: render cache", () => {
+  /** pmsync's search fields, in the order pmsync sends them (system fields, then custom ids). */
+  const PMSYNC_FIELDS = [
+    "summary", "description", "issuetype", "status", "priority", "assignee", "reporter",
+    "labels", "parent", "duedate", "created", "updated", "resolution", "resolutiondate", "project",
+    "components", "fixVersions", "versions", "environment", "timetracking", "lastViewed",
+    "customfield_10000", "customfield_10016", "customfield_10019", "customfield_10020", "customfield_10022",
+    "customfield_10026", "customfield_10040", "customfield_10041", "customfield_10042", "customfield_10043",
+    "customfield_10044", "customfield_10045",
+  ];
+  const FULL_JQL = 'created >= "1970-01-01" ORDER BY updated ASC, key ASC';
+
+  /** Every page of a full pull as raw bytes, with the sandbox's URL replaced so two sandboxes compare. */
+  async function pullRaw(sb: SandboxHandle, fields: string[], expand?: string): Promise<string> {
+    const pages: string[] = [];
+    let token: string | undefined;
+    do {
+      const body = { jql: FULL_JQL, fields, maxResults: 100, ...(expand ? { expand } : {}), ...(token ? { nextPageToken: token } : {}) };
+      const res = await fetch(`${sb.url}/rest/api/3/search/jql`, { method: "POST", headers: { ...basic(sb), "content-type": "application/json" }, body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+      const text = Buffer.from(await res.arrayBuffer()).toString("utf8");
+      pages.push(text.split(sb.url).join("URL"));
+      token = (JSON.parse(text) as SearchPage).nextPageToken;
+    } while (token);
+    return pages.join("\n");
+  }
+
+  async function issueRaw(sb: SandboxHandle, key: string, query = ""): Promise<string> {
+    const res = await fetch(`${sb.url}/rest/api/3/issue/${key}${query}`, { headers: basic(sb) });
+    expect(res.status).toBe(200);
+    return Buffer.from(await res.arrayBuffer()).toString("utf8").split(sb.url).join("URL");
+  }
+
+  async function pair(): Promise<{ plain: SandboxHandle; cached: SandboxHandle; clock: { now: number } }> {
+    const clock = { now: FIXED_NOW };
+    const plain = await sandbox({ now: () => clock.now, seed: 3 });
+    const cached = await sandbox({ now: () => clock.now, seed: 3, renderCache: true });
+    return { plain, cached, clock };
+  }
+
+  const FIELD_SETS: [string, string[]][] = [
+    ["pmsync", PMSYNC_FIELDS],
+    ["*all", ["*all"]],
+    ["some, with exclusions", ["*navigable", "-description", "subtasks", "issuelinks"]],
+  ];
+
+  async function expectSame(plain: SandboxHandle, cached: SandboxHandle): Promise<void> {
+    for (const [label, fields] of FIELD_SETS) expect(await pullRaw(cached, fields), label).toBe(await pullRaw(plain, fields));
+  }
+
+  it("serves byte-identical responses to renderCache off, cold, warm and on repeat", async () => {
+    const { plain, cached } = await pair();
+    expect(cached.control.stats().renderCache).toMatchObject({ entries: 0, hits: 0, misses: 0 });
+    await expectSame(plain, cached); // cold: rendered and stored
+    await expectSame(plain, cached); // from the cache
+    expect(cached.control.stats().renderCache?.hits).toBeGreaterThanOrEqual(300 * FIELD_SETS.length);
+    expect(await pullRaw(cached, PMSYNC_FIELDS, "names,schema")).toBe(await pullRaw(plain, PMSYNC_FIELDS, "names,schema"));
+    for (const key of ["ENG-1", "OPS-7", "WEB-3"]) {
+      for (const q of ["", "?fields=summary,parent,subtasks", "?expand=names,schema", `?fields=${PMSYNC_FIELDS.join(",")}&expand=names`]) {
+        expect(await issueRaw(cached, key, q), key + q).toBe(await issueRaw(plain, key, q));
+        expect(await issueRaw(cached, key, q), key + q).toBe(await issueRaw(plain, key, q));
+      }
+    }
+    // ids-only pages are not cached (nothing to save) and stay identical
+    expect(await pullRaw(cached, ["id"])).toBe(await pullRaw(plain, ["id"]));
+    expect(await pullRaw(cached, ["key"])).toBe(await pullRaw(plain, ["key"]));
+  });
+
+  it("never serves stale JSON after touch, touchVolatile, setIssueUpdated, remove, create, or a parent's edit", async () => {
+    const { plain, cached, clock } = await pair();
+    const both = <T>(f: (sb: SandboxHandle) => T): [T, T] => [f(plain), f(cached)];
+    await expectSame(plain, cached);
+    expect(cached.control.warmRenderCache(["*all"]).issues).toBe(300);
+
+    const issues = (JSON.parse(`[${(await pullRaw(plain, ["*all"])).split("\n").map((p) => ((JSON.parse(p) as SearchPage).issues.map((i) => JSON.stringify(i))).join(",")).join(",")}]`)) as Json[];
+    const fieldsOf = (i: Json): Json => i["fields"] as Json;
+    const sub = issues.find((i) => (fieldsOf(i)["issuetype"] as Json)["subtask"] === true && fieldsOf(i)["parent"]);
+    const epicChild = issues.find((i) => (fieldsOf(i)["issuetype"] as Json)["subtask"] === false && fieldsOf(i)["parent"]);
+    expect(sub && epicChild).toBeTruthy();
+    const subKey = String(sub!["key"]);
+    const parentKey = String((fieldsOf(sub!)["parent"] as Json)["key"]);
+    const epicKey = String((fieldsOf(epicChild!)["parent"] as Json)["key"]);
+    const fieldsOfKey = async (sb: SandboxHandle, key: string): Promise<Json> => fieldsOf(JSON.parse(await issueRaw(sb, key)) as Json);
+
+    // touch: the issue itself
+    clock.now += 60_000;
+    const beforeTouch = await fieldsOfKey(cached, "ENG-5");
+    expect(both((sb) => sb.control.touch({ keys: ["ENG-5"] }))).toEqual([["ENG-5"], ["ENG-5"]]);
+    expect(await fieldsOfKey(cached, "ENG-5")).not.toEqual(beforeTouch);
+    await expectSame(plain, cached);
+
+    // touch by count
+    clock.now += 60_000;
+    both((sb) => sb.control.touch({ count: 20 }));
+    await expectSame(plain, cached);
+
+    // touchVolatile: lastViewed and watches only
+    clock.now += 60_000;
+    const beforeView = await fieldsOfKey(cached, "OPS-4");
+    both((sb) => sb.control.touchVolatile({ keys: ["OPS-4"] }));
+    const afterView = await fieldsOfKey(cached, "OPS-4");
+    expect(Date.parse(String(afterView["lastViewed"]))).toBe(clock.now);
+    expect((afterView["watches"] as Json)["watchCount"]).toBe(((beforeView["watches"] as Json)["watchCount"] as number) + 1);
+    await expectSame(plain, cached);
+
+    // a parent's edit shows in its sub-task's (and an epic's child's) embedded `parent`
+    for (const [child, par] of [[subKey, parentKey], [String(epicChild!["key"]), epicKey]] as const) {
+      const embedded = async (): Promise<string> => JSON.stringify((fieldsOf(JSON.parse(await issueRaw(cached, child)) as Json)["parent"] as Json)["fields"]);
+      const first = await embedded();
+      let changed = false;
+      for (let k = 0; k < 10 && !changed; k++) {
+        clock.now += 60_000;
+        both((sb) => sb.control.touch({ keys: [par] }));
+        changed = (await embedded()) !== first;
+        expect(await issueRaw(cached, child)).toBe(await issueRaw(plain, child));
+      }
+      expect(changed, `${par}'s edit visible in ${child}`).toBe(true);
+      await expectSame(plain, cached);
+    }
+
+    // setIssueUpdated
+    both((sb) => sb.control.setIssueUpdated("WEB-2", FIXED_NOW - 5 * 86_400_000));
+    expect((await fieldsOfKey(cached, "WEB-2"))["updated"]).toBe((await fieldsOfKey(plain, "WEB-2"))["updated"]);
+    await expectSame(plain, cached);
+
+    // remove: a sub-task (its parent's `subtasks` shrinks), an epic (children lose `parent`), by count
+    both((sb) => sb.control.remove({ keys: [subKey] }));
+    expect(JSON.stringify((await fieldsOfKey(cached, parentKey))["subtasks"])).not.toContain(`"key":"${subKey}"`);
+    both((sb) => sb.control.remove({ keys: [epicKey] }));
+    expect((await fieldsOfKey(cached, String(epicChild!["key"])))["parent"]).toBeUndefined();
+    both((sb) => sb.control.remove({ count: 5 }));
+    await expectSame(plain, cached);
+    const res = await fetch(`${cached.url}/rest/api/3/issue/${subKey}`, { headers: basic(cached) });
+    expect(res.status).toBe(404);
+
+    // create: new sub-tasks appear in their parents' `subtasks`
+    clock.now += 60_000;
+    const [madeA, madeB] = both((sb) => sb.control.create({ count: 40 }));
+    expect(madeB).toEqual(madeA);
+    await expectSame(plain, cached);
+    expect(cached.control.warmRenderCache().issues).toBe(cached.control.issueCount());
+    await expectSame(plain, cached);
+  });
+
+  it("warm renders every live issue for pmsync's field set, which pmsync's searches then hit in any order", async () => {
+    const sb = await sandbox({ renderCache: true });
+    sb.control.remove({ count: 4 });
+    const w = sb.control.warmRenderCache();
+    expect(w.issues).toBe(296);
+    expect(w.issues).toBe(sb.control.issueCount());
+    expect(w.ms).toBeGreaterThanOrEqual(0);
+    expect(sb.control.stats().renderCache).toMatchObject({ tables: 1, entries: 296, misses: 296 });
+    expect(w.bytes).toBe(sb.control.stats().renderCache?.bytes);
+
+    sb.control.resetStats();
+    await pullRaw(sb, PMSYNC_FIELDS);
+    await pullRaw(sb, [...PMSYNC_FIELDS].reverse().concat("summary"));
+    expect(sb.control.stats().renderCache).toMatchObject({ tables: 1, hits: 2 * 296, misses: 0 });
+
+    // over HTTP; without fields, the last search's field set is warmed
+    await search(sb, { jql: FULL_JQL, fields: ["summary", "status"], maxResults: 1 });
+    const res = await fetch(`${sb.url}/_sandbox/warm`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Json;
+    expect(body).toMatchObject({ issues: 296, ms: expect.any(Number) });
+    sb.control.resetStats();
+    await pullRaw(sb, ["status", "summary"]);
+    expect(sb.control.stats().renderCache).toMatchObject({ tables: 2, hits: 296, misses: 0 });
+    const explicit = await fetch(`${sb.url}/_sandbox/warm`, { method: "POST", body: JSON.stringify({ fields: ["*all"] }) });
+    expect(((await explicit.json()) as Json)["issues"]).toBe(296);
+    expect(sb.control.stats().renderCache?.tables).toBe(3);
+
+    // a bounded number of field sets is kept
+    for (const f of ["summary", "status", "labels", "assignee", "priority"]) await search(sb, { jql: FULL_JQL, fields: [f], maxResults: 5 });
+    expect(sb.control.stats().renderCache?.tables).toBeLessThanOrEqual(4);
+
+    const bad = await fetch(`${sb.url}/_sandbox/warm`, { method: "POST", body: JSON.stringify({ fields: "summary" }) });
+    expect(bad.status).toBe(400);
+    const off = await sandbox();
+    expect(() => off.control.warmRenderCache()).toThrow(/renderCache/);
+    expect((await fetch(`${off.url}/_sandbox/warm`, { method: "POST", body: "{}" })).status).toBe(400);
+    expect(off.control.stats().renderCache).toBeUndefined();
+  });
+});
