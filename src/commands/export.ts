@@ -44,9 +44,9 @@ export async function runExport(ctx: AppContext, opts: ExportCommandOptions): Pr
     includeDeleted: opts.includeDeleted,
   };
   if (opts.out) {
-    const n = await withFileSink(opts.out, (sink) => exportIssues(store.sqlite, sink, options));
+    const n = await withFileSink(opts.out, (sink) => exportIssues(store.sqlite, sink, options, store.path));
     ctx.io.info(`Wrote ${n} issue${n === 1 ? "" : "s"} to ${opts.out}`);
     return n;
   }
-  return exportIssues(store.sqlite, { write: (chunk) => ctx.io.write(chunk) }, options);
+  return exportIssues(store.sqlite, { write: (chunk) => ctx.io.write(chunk) }, options, store.path);
 }

@@ -30,7 +30,7 @@ export function workerPages(spec: Omit<PullWorkerData, "request" | "window">, lo
     const worker = new Worker(new URL("./pull-worker.js", import.meta.url), {
       workerData: { ...spec, request, window: 2 } satisfies PullWorkerData,
       // Parsed pages are garbage almost at once: a larger young generation means fewer scavenges.
-      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+      resourceLimits: { maxYoungGenerationSizeMb: 32 },
     });
     const queue: WorkerMessage[] = [];
     let notify: (() => void) | null = null;

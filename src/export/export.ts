@@ -55,7 +55,7 @@ export function resolveColumns(requested: string[] | null, custom: string[]): st
   return requested;
 }
 
-function query(filter: ExportFilter): { sql: string; params: unknown[] } {
+export function query(filter: ExportFilter): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const inList = (col: string, values: string[]) => {
@@ -71,9 +71,10 @@ function query(filter: ExportFilter): { sql: string; params: unknown[] } {
     params.push(filter.updatedSince);
   }
   if (!filter.includeDeleted) where.push("deleted_at IS NULL");
-  // Table order (the order issues were first cached): stable, and a sequential scan — walking
-  // the primary-key index instead costs a random row lookup per issue.
-  const sql = `SELECT ${EXPORT_COLUMNS.join(", ")}, custom FROM issues${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY rowid`;
+  // Rowid ranges, in table order (the order issues were first cached): stable, and a sequential
+  // scan — walking the primary-key index instead costs a random row lookup per issue.
+  where.push("rowid BETWEEN ? AND ?");
+  const sql = `SELECT ${EXPORT_COLUMNS.join(", ")}, custom FROM issues WHERE ${where.join(" AND ")} ORDER BY rowid`;
   return { sql, params };
 }
 
@@ -83,17 +84,21 @@ const COLUMN_INDEX = new Map<string, number>(EXPORT_COLUMNS.map((c, i) => [c, i]
 const CUSTOM_INDEX = EXPORT_COLUMNS.length;
 const LABELS_INDEX = COLUMN_INDEX.get("labels")!;
 
-/** Per output column: how to read its value from a row. */
-function readers(columns: string[]): ((row: Row, custom: Record<string, unknown> | null) => unknown)[] {
-  return columns.map((col) => {
-    if (col.startsWith("custom.")) {
-      const slug = col.slice(7);
-      return (_row, custom) => custom?.[slug] ?? null;
-    }
-    const i = COLUMN_INDEX.get(col)!;
-    if (i === LABELS_INDEX) return (row) => JSON.parse(row[i] as string) as string[];
-    return (row) => row[i] ?? null;
+/** Per output column, where its value comes from: a plain column, the labels list, or a custom field. */
+type Source = { kind: "plain"; index: number } | { kind: "labels"; index: number } | { kind: "custom"; slug: string };
+
+function sources(columns: string[]): Source[] {
+  return columns.map((col): Source => {
+    if (col.startsWith("custom.")) return { kind: "custom", slug: col.slice(7) };
+    const index = COLUMN_INDEX.get(col)!;
+    return index === LABELS_INDEX ? { kind: "labels", index } : { kind: "plain", index };
   });
+}
+
+function readValue(src: Source, row: Row, custom: Record<string, unknown> | null): unknown {
+  if (src.kind === "plain") return row[src.index] ?? null;
+  if (src.kind === "labels") return row[src.index] === "[]" ? [] : (JSON.parse(row[src.index] as string) as string[]);
+  return custom?.[src.slug] ?? null;
 }
 
 /**
@@ -109,61 +114,99 @@ export function toCsv(rows: string[][]): string {
 }
 
 function csvCell(v: unknown): string {
+  if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";
   if (Array.isArray(v)) return v.join("; ");
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
 
-const CHUNK = 256 * 1024;
+const WRITE_SIZE = 256 * 1024;
+/** Rowids per chunk: the unit of work handed to a formatting thread. */
+const CHUNK_ROWIDS = 1024;
+/** Below this many rowids the thread start-up is not worth it. */
+const PARALLEL_MIN_ROWIDS = 16_384;
+const EXPORT_THREADS = 2;
 
-export async function exportIssues(sqlite: BetterSqlite3.Database, sink: Sink, opts: ExportOptions): Promise<number> {
-  const custom = customColumns(sqlite);
-  const columns = resolveColumns(opts.fields, custom);
-  const needsCustom = columns.some((c) => c.startsWith("custom."));
+export interface ChunkSpec {
+  sql: string;
+  params: unknown[];
+  columns: string[];
+  format: ExportFormat;
+}
+
+export interface FormattedChunk {
+  /** CSV or NDJSON lines; for JSON, objects joined with ",\n" (no brackets). */
+  text: string;
+  rows: number;
+}
+
+/** Formats the matching issues whose rowid lies in [lo, hi]. Runs in export threads too. */
+export function formatChunk(stmt: BetterSqlite3.Statement, spec: ChunkSpec, lo: number, hi: number): FormattedChunk {
+  const src = sources(spec.columns);
+  const width = src.length;
+  const needsCustom = src.some((x) => x.kind === "custom");
+  const csv: string[][] = [];
+  const lines: string[] = [];
+  let rows = 0;
+  for (const row of stmt.iterate(...spec.params, lo, hi) as IterableIterator<Row>) {
+    const cust = needsCustom ? (JSON.parse(row[CUSTOM_INDEX] as string) as Record<string, unknown>) : null;
+    if (spec.format === "csv") {
+      const cells: string[] = new Array(width);
+      for (let i = 0; i < width; i++) cells[i] = csvCell(readValue(src[i]!, row, cust));
+      csv.push(cells);
+    } else {
+      const obj: Record<string, unknown> = {};
+      for (let i = 0; i < width; i++) obj[spec.columns[i]!] = readValue(src[i]!, row, cust);
+      lines.push(JSON.stringify(obj));
+    }
+    rows++;
+  }
+  if (spec.format === "csv") return { text: toCsv(csv), rows };
+  if (spec.format === "ndjson") return { text: lines.length ? lines.join("\n") + "\n" : "", rows };
+  return { text: lines.join(",\n"), rows };
+}
+
+export async function exportIssues(
+  sqlite: BetterSqlite3.Database,
+  sink: Sink,
+  opts: ExportOptions,
+  dbPath?: string,
+): Promise<number> {
+  const columns = resolveColumns(opts.fields, customColumns(sqlite));
   const { sql, params } = query(opts);
-  const stmt = sqlite.prepare(sql).raw(true);
-  const read = readers(columns);
+  const spec: ChunkSpec = { sql, params, columns, format: opts.format };
+  const bounds = sqlite.prepare("SELECT min(rowid) AS lo, max(rowid) AS hi FROM issues").get() as { lo: number | null; hi: number | null };
+  const ranges: [number, number][] = [];
+  if (bounds.lo !== null && bounds.hi !== null) {
+    for (let lo = bounds.lo; lo <= bounds.hi; lo += CHUNK_ROWIDS) ranges.push([lo, Math.min(bounds.hi, lo + CHUNK_ROWIDS - 1)]);
+  }
 
-  let buf = "";
-  const flush = async (force = false) => {
-    if (buf.length >= CHUNK || (force && buf.length)) {
-      const chunk = buf;
+  let buf = opts.format === "csv" ? (opts.bom ? "\uFEFF" : "") + toCsv([columns]) : opts.format === "json" ? "[" : "";
+  let total = 0;
+  const emit = async (chunk: FormattedChunk) => {
+    if (chunk.rows > 0) {
+      buf += opts.format === "json" ? (total === 0 ? "\n" : ",\n") + chunk.text : chunk.text;
+      total += chunk.rows;
+    }
+    if (buf.length >= WRITE_SIZE) {
+      const out = buf;
       buf = "";
-      await sink.write(chunk);
+      await sink.write(out);
     }
   };
 
-  let n = 0;
-  if (opts.format === "csv") {
-    buf += (opts.bom ? "\uFEFF" : "") + toCsv([columns]);
-  } else if (opts.format === "json") {
-    buf += "[";
+  const rowids = bounds.hi !== null && bounds.lo !== null ? bounds.hi - bounds.lo + 1 : 0;
+  if (dbPath && rowids >= PARALLEL_MIN_ROWIDS) {
+    const { formatInThreads } = await import("./parallel.js");
+    await formatInThreads(dbPath, spec, ranges, EXPORT_THREADS, emit);
+  } else {
+    const stmt = sqlite.prepare(sql).raw(true);
+    for (const [lo, hi] of ranges) await emit(formatChunk(stmt, spec, lo, hi));
   }
-  let batch: string[][] = [];
-  for (const row of stmt.iterate(...params) as IterableIterator<Row>) {
-    const cust = needsCustom ? (JSON.parse(row[CUSTOM_INDEX] as string) as Record<string, unknown>) : null;
-    if (opts.format === "csv") {
-      const cells: string[] = new Array(read.length);
-      for (let i = 0; i < read.length; i++) cells[i] = csvCell(read[i]!(row, cust));
-      batch.push(cells);
-      if (batch.length === 2048) {
-        buf += toCsv(batch);
-        batch = [];
-      }
-    } else {
-      const obj: Record<string, unknown> = {};
-      for (let i = 0; i < read.length; i++) obj[columns[i]!] = read[i]!(row, cust);
-      const text = JSON.stringify(obj);
-      buf += opts.format === "json" ? (n === 0 ? "\n" : ",\n") + text : text + "\n";
-    }
-    n++;
-    if (buf.length >= CHUNK) await flush();
-  }
-  if (batch.length) buf += toCsv(batch);
-  if (opts.format === "json") buf += n === 0 ? "]\n" : "\n]\n";
-  await flush(true);
-  return n;
+  if (opts.format === "json") buf += total === 0 ? "]\n" : "\n]\n";
+  if (buf) await sink.write(buf);
+  return total;
 }
 
 /** `--out FILE`: written next to the target and renamed at the end, so readers never see half a file. */

@@ -3,7 +3,8 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxHandle } from "../../src/sandbox/index.js";
-import { collect, loginSandbox, runCli, scalar, spawnCli, syncJson, tempHome } from "../helpers/cli.js";
+import Papa from "papaparse";
+import { collect, loginSandbox, query, runCli, scalar, spawnCli, syncJson, tempHome } from "../helpers/cli.js";
 
 const sandboxes: SandboxHandle[] = [];
 afterEach(async () => {
@@ -52,6 +53,17 @@ describe("crash safety", () => {
     // and a full sweep agrees: nothing to create, nothing missing
     const full = await syncJson(home, ["--full"]);
     expect(full.report.runs[0]).toMatchObject({ created: 0, updated: 0, deleted: 0, pulled: 20_000 });
+
+    // 20,000 rows take the two-thread export path: every issue once, in table order, CSV = NDJSON
+    const csv = await runCli(["export", "--format", "csv"], { home });
+    const nd = await runCli(["export", "--format", "ndjson", "--fields", "key"], { home });
+    const rows = Papa.parse<string[]>(csv.stdout, { newline: "\r\n", skipEmptyLines: true }).data.slice(1);
+    const ndKeys = nd.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { key: string }).key);
+    const dbKeys = query<{ key: string }>(home, "SELECT key FROM issues ORDER BY rowid").map((r) => r.key);
+    expect(rows.map((r) => r[2])).toEqual(dbKeys);
+    expect(ndKeys).toEqual(dbKeys);
+    const json = JSON.parse((await runCli(["export"], { home })).stdout) as unknown[];
+    expect(json).toHaveLength(20_000);
   });
 
   it("a second sync of the same connection exits 75 at once while the first runs", async () => {
