@@ -5,11 +5,10 @@
 import type { AppContext, HttpSettings } from "../cli/context.js";
 import { newUsage } from "../cli/context.js";
 import { DEFAULT_OVERLAP_MS, syncConnection, type RunSummary, type SyncProgress } from "../core/engine.js";
-import { errorMessage, ExitCode, ExitWithCode, PmsyncError, type ExitCodeValue, exitCodeOf } from "../errors.js";
-import { providerModule } from "../providers/registry.js";
 import { inProcessPages, workerPages } from "../core/page-source.js";
+import { errorMessage, ExitCode, ExitWithCode, PmsyncError, UsageError, type ExitCodeValue, exitCodeOf } from "../errors.js";
+import { providerModule } from "../providers/registry.js";
 import { SyncStore } from "../store/sync-store.js";
-import { UsageError } from "../errors.js";
 
 export interface SyncCommandOptions {
   names: string[];

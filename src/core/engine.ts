@@ -141,7 +141,9 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
       opts.onProgress?.({ connection: name, pages, issues: summary.pulled, retries: usage.retries });
     }
 
-    if (mode === "full" && !opts.dryRun) summary.deleted = store.markUnseenDeleted(name, runId, projects);
+    // A full run over the whole scope marks every unseen issue of the connection (deleted, or moved
+    // out of scope); a narrowed run only those of the projects it listed.
+    if (mode === "full" && !opts.dryRun) summary.deleted = store.markUnseenDeleted(name, runId, narrowed ? projects : []);
     store.flushUsage(name, usage.drain());
     if (!opts.dryRun) {
       store.recordOutcome(name, true, mode === "full" ? new Date().toISOString() : null);

@@ -153,9 +153,11 @@ export class SyncStore {
 
   flushUsage(connection: string, deltas: UsageDelta[]): void {
     if (!deltas.length) return;
-    this.sqlite.transaction(() => {
-      for (const d of deltas) this.s.usage!.run({ connection, ...d });
-    }).immediate();
+    this.sqlite.transaction(() => this.addUsage(connection, deltas)).immediate();
+  }
+
+  private addUsage(connection: string, deltas: UsageDelta[]): void {
+    for (const d of deltas) this.s.usage!.run({ connection, ...d });
   }
 
   // ---- the page write ---------------------------------------------------------------------
@@ -226,7 +228,7 @@ export class SyncStore {
         }
       }
       // Requests were made even in a dry run: they count.
-      for (const d of args.usage) s.usage!.run({ connection: args.connection, ...d });
+      this.addUsage(args.connection, args.usage);
       if (args.dryRun) return;
       if (args.cursor !== null) s.cursor!.run(args.cursor, now, args.connection);
       else s.heartbeat!.run(now, args.connection);

@@ -146,6 +146,17 @@ describe("scope, connections, status", () => {
     expect(query<{ p: string }>(home, "SELECT DISTINCT project AS p FROM issues").map((r) => r.p)).toEqual(["OPS"]);
   });
 
+  it("issues of a project taken out of the connection's scope are marked deleted on the next --full", async () => {
+    const { home, sb } = await syncedHome();
+    const before = scalar(home, "SELECT count(*) FROM issues WHERE project = 'ENG'");
+    expect(before).toBeGreaterThan(0);
+    await loginSandbox(home, sb, ["--project", "OPS", "--project", "WEB"]); // re-login narrows the scope
+    const { report } = await syncJson(home, ["--full"]);
+    expect(report.runs[0].deleted).toBe(before);
+    expect(scalar(home, "SELECT count(*) FROM issues WHERE project = 'ENG' AND deleted_at IS NULL")).toBe(0);
+    expect(scalar(home, "SELECT count(*) FROM issues WHERE project != 'ENG' AND deleted_at IS NOT NULL")).toBe(0);
+  });
+
   it("sync --full --project marks deletions only inside that project", async () => {
     const { home, sb } = await syncedHome();
     const eng = query<{ key: string }>(home, "SELECT key FROM issues WHERE project = 'ENG' LIMIT 1")[0]!.key;
