@@ -4,7 +4,7 @@
 
 import type { AppContext, HttpSettings } from "../cli/context.js";
 import { newUsage } from "../cli/context.js";
-import { DEFAULT_OVERLAP_MS, syncConnection, type RunSummary, type SyncProgress } from "../core/engine.js";
+import { DEFAULT_OVERLAP_MS, emptySummary, syncConnection, type RunSummary, type SyncProgress } from "../core/engine.js";
 import { inProcessPages, workerPages } from "../core/page-source.js";
 import { errorMessage, ExitCode, ExitWithCode, PmsyncError, UsageError, type ExitCodeValue, exitCodeOf } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
@@ -35,7 +35,7 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
   for (const name of names) {
     const conn = cfg.connections[name]!;
     if (!conn.enabled) {
-      const run = skipped(name, conn.provider, `disabled${conn.disabled_reason ? `: ${conn.disabled_reason}` : ""}; \`pmsync connections enable ${name}\` turns it back on`);
+      const run = emptySummary(name, conn.provider, "skipped", `disabled${conn.disabled_reason ? `: ${conn.disabled_reason}` : ""}; \`pmsync connections enable ${name}\` turns it back on`);
       runs.push(run);
       report(ctx, run);
       continue;
@@ -64,7 +64,7 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
       });
     } catch (err) {
       // Failures before the engine ran (no credentials, bad settings).
-      result = { summary: { ...skipped(name, conn.provider, errorMessage(err)), status: "failed" }, error: err };
+      result = { summary: emptySummary(name, conn.provider, "failed", errorMessage(err)), error: err };
     } finally {
       spinner?.stop();
     }
@@ -92,25 +92,6 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
     throw new ExitWithCode(unique.length === 1 ? unique[0]! : ExitCode.failure);
   }
   return result;
-}
-
-function skipped(connection: string, provider: string, error: string): RunSummary {
-  return {
-    connection,
-    provider,
-    mode: null,
-    status: "skipped",
-    pulled: 0,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    requests: 0,
-    retries: 0,
-    duration_ms: 0,
-    cursor: null,
-    error,
-  };
 }
 
 function report(ctx: AppContext, r: RunSummary): void {

@@ -48,6 +48,26 @@ export interface RunSummary {
   error: string | null;
 }
 
+/** A run summary with nothing counted yet. */
+export function emptySummary(connection: string, provider: string, status: RunSummary["status"], error: string | null = null): RunSummary {
+  return {
+    connection,
+    provider,
+    mode: null,
+    status,
+    pulled: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    requests: 0,
+    retries: 0,
+    duration_ms: 0,
+    cursor: null,
+    error,
+  };
+}
+
 export interface SyncTarget {
   name: string;
   config: ConnectionConfig;
@@ -61,22 +81,7 @@ export interface SyncTarget {
 export async function syncConnection(store: SyncStore, target: SyncTarget, opts: SyncOptions): Promise<{ summary: RunSummary; error?: unknown }> {
   const started = Date.now();
   const { name, config, provider, usage, pages: pageSource } = target;
-  const summary: RunSummary = {
-    connection: name,
-    provider: config.provider,
-    mode: null,
-    status: "ok",
-    pulled: 0,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    deleted: 0,
-    requests: 0,
-    retries: 0,
-    duration_ms: 0,
-    cursor: null,
-    error: null,
-  };
+  const summary = emptySummary(name, config.provider, "ok");
   const finish = () => {
     summary.requests = usage.requests;
     summary.retries = usage.retries;

@@ -1,3 +1,5 @@
+import type { UsageDelta } from "../http/usage.js";
+
 // Row types of the cache tables, for kysely. The README documents the same schema for people
 // who query the file with sqlite3.
 
@@ -68,23 +70,8 @@ export interface SyncStateRow {
   lock_heartbeat_at: string | null;
 }
 
-export interface ApiUsageRow {
-  connection: string;
-  day: string;
-  endpoint: string;
-  status: number;
-  requests: number;
-  errors: number;
-  retries: number;
-  rate_limit_waits: number;
-  wait_ms: number;
-  bytes_in: number;
-  bytes_out: number;
-  rate_limit: number | null;
-  rate_remaining: number | null;
-  rate_reset: string | null;
-  last_seen_at: string;
-}
+/** One `api_usage` row: the counters the HTTP layer gathers, per connection. */
+export type ApiUsageRow = UsageDelta & { connection: string };
 
 export interface Database {
   connections: { name: string; provider: string; site: string | null; created_at: string; updated_at: string };
