@@ -2,7 +2,9 @@
 // insecure file store (only if the user chose it at login). Every keychain call is bounded by a
 // timeout so a keychain that never answers (WSL, SSH, cron) cannot hang a run.
 
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { CredentialStoreError, PmsyncError } from "../errors.js";
 import type { Paths } from "../config.js";
 
@@ -24,7 +26,12 @@ export function envVarName(connection: string): string {
   return `PMSYNC_TOKEN_${connection.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 }
 
-/** A bounded keychain over @napi-rs/keyring (loaded lazily: it is a native module). */
+/**
+ * The OS keychain through @napi-rs/keyring, every call bounded by a timeout. Each call runs in a
+ * short-lived child process: a keychain that never answers blocks inside the native module where
+ * no in-process timer can interrupt it, and would also keep the process from exiting. The child
+ * is killed when the time is up, so pmsync reports the problem and goes on.
+ */
 export class Keychain {
   constructor(private readonly timeoutMs = KEYCHAIN_TIMEOUT_MS) {}
 
@@ -36,45 +43,53 @@ export class Keychain {
     return null;
   }
 
-  private async entry(account: string) {
+  private call(what: string, request: { op: "get" | "set" | "delete"; account: string; value?: string }): Promise<unknown> {
     const reason = this.unavailableReason();
-    if (reason) throw new CredentialStoreError(`keychain unavailable: ${reason}`);
-    const { AsyncEntry } = await import("@napi-rs/keyring");
-    return new AsyncEntry(KEYCHAIN_SERVICE, account);
-  }
-
-  private async bounded<T>(what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new CredentialStoreError(`keychain did not answer within ${this.timeoutMs / 1000} s (${what})`));
+    if (reason) return Promise.reject(new CredentialStoreError(`keychain unavailable: ${reason}`));
+    const hint = `set ${envVarName(request.account)} in the environment, or log in again with --insecure-storage`;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [fileURLToPath(new URL("./keychain-child.js", import.meta.url))], {
+        stdio: ["pipe", "pipe", "ignore"],
+      });
+      let out = "";
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        settle(() => reject(new CredentialStoreError(`keychain did not answer within ${this.timeoutMs / 1000} s (${what})`, { hint })));
       }, this.timeoutMs);
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+      child.on("error", (err) => settle(() => reject(new CredentialStoreError(`keychain ${what} failed: ${err.message}`, { hint }))));
+      child.on("close", () =>
+        settle(() => {
+          try {
+            const reply = JSON.parse(out) as { ok: boolean; result?: unknown; error?: string };
+            if (reply.ok) resolve(reply.result);
+            else reject(new CredentialStoreError(`keychain ${what} failed: ${reply.error}`, { hint }));
+          } catch {
+            reject(new CredentialStoreError(`keychain ${what} failed (no answer from the keychain helper)`, { hint }));
+          }
+        }),
+      );
+      child.stdin!.end(JSON.stringify({ ...request, service: KEYCHAIN_SERVICE }));
     });
-    try {
-      return await Promise.race([run(controller.signal), timeout]);
-    } catch (err) {
-      if (err instanceof CredentialStoreError) throw err;
-      throw new CredentialStoreError(`keychain ${what} failed: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async get(account: string): Promise<string | null> {
-    const e = await this.entry(account);
-    return this.bounded("read", (signal) => e.getPassword(signal));
+    return (await this.call("read", { op: "get", account })) as string | null;
   }
 
   async set(account: string, value: string): Promise<void> {
-    const e = await this.entry(account);
-    await this.bounded("write", (signal) => e.setPassword(value, signal));
+    await this.call("write", { op: "set", account, value });
   }
 
   async delete(account: string): Promise<boolean> {
-    const e = await this.entry(account);
-    return this.bounded("delete", (signal) => e.deletePassword(signal));
+    return Boolean(await this.call("delete", { op: "delete", account }));
   }
 }
 
