@@ -44,9 +44,9 @@ export class Keychain {
   }
 
   private call(what: string, request: { op: "get" | "set" | "delete"; account: string; value?: string }): Promise<unknown> {
-    const reason = this.unavailableReason();
-    if (reason) return Promise.reject(new CredentialStoreError(`keychain unavailable: ${reason}`));
     const hint = `set ${envVarName(request.account)} in the environment, or log in again with --insecure-storage`;
+    const reason = this.unavailableReason();
+    if (reason) return Promise.reject(new CredentialStoreError(`keychain unavailable: ${reason}`, { hint }));
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [fileURLToPath(new URL("./keychain-child.js", import.meta.url))], {
         stdio: ["pipe", "pipe", "ignore"],
