@@ -197,6 +197,23 @@ describe("sync", () => {
     expect(report.runs[0].error).toMatch(/gave up after 2 attempt\(s\).*--max-retry-wait/);
   });
 
+  it("api_usage counts exactly the requests the server saw (login, syncs, retries, failures)", async () => {
+    const sb = await sandbox();
+    const home = tempHome();
+    await runCli(["login", "jira", "--site", sb.url, "--email", sb.email, "--token-stdin", "--insecure-storage"], { home, input: "wrong" });
+    await loginSandbox(home, sb);
+    await syncJson(home);
+    sb.control.fault({ kind: "429", count: 2, retryAfter: 1 });
+    sb.control.fault({ kind: "malformed", count: 2 });
+    await sb.control.touch({ count: 3 });
+    await syncJson(home); // fails on the malformed page after the 429 retries
+    await syncJson(home, ["--full", "--dry-run"]);
+    const counted = scalar(home, "SELECT sum(requests) FROM api_usage");
+    expect(counted).toBe(sb.control.stats().requests);
+    expect(scalar(home, "SELECT sum(errors) FROM api_usage")).toBe(1 + 2 + 2); // 401, two 429s, two malformed
+    expect(scalar(home, "SELECT sum(requests) FROM api_usage WHERE status = 401")).toBe(1);
+  });
+
   it("a rejected token exits 4 and names `pmsync login`", async () => {
     const sb = await sandbox();
     const home = tempHome();
