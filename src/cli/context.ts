@@ -8,6 +8,7 @@ import { ensureHome, getConnection, loadConfig, resolvePaths, saveConfig, type C
 import { AuthError } from "../errors.js";
 import type { HttpClient } from "../http/client.js";
 import { UsageRecorder } from "../http/usage.js";
+import { needsRefresh, refreshSecret } from "../auth/oauth/refresh.js";
 import { connectionHttp, loginHint, type HttpSettings } from "../providers/http.js";
 import type { Store } from "../store/db.js";
 import type { IO } from "./io.js";
@@ -65,13 +66,31 @@ export class AppContext {
     }
   }
 
-  /** The secret of a saved connection, or an AuthError that names the login command. */
+  /**
+   * The secret of a saved connection, or an AuthError that names the login command. An OAuth
+   * access token close to expiry is refreshed here, and the rotated tokens saved before use.
+   */
   async secretFor(name: string, conn: ConnectionConfig): Promise<{ secret: Secret; source: SecretSource }> {
     const found = await this.credentials.get(name, conn.secret_store);
     if (!found) {
       throw new AuthError(`no credentials for connection "${name}"`, { hint: `run \`${loginHint(name, conn)}\`` });
     }
-    return found;
+    if (found.source === "env" || !needsRefresh(found.secret)) return found;
+    const usage = new UsageRecorder();
+    try {
+      const secret = await refreshSecret({
+        name,
+        conn,
+        secret: found.secret,
+        usage,
+        loginHint: loginHint(name, conn),
+        save: (s) => this.credentials.save(name, s, found.source === "file" ? "file" : "keychain"),
+      });
+      return { secret, source: found.source };
+    } finally {
+      const { SyncStore } = await import("../store/sync-store.js");
+      new SyncStore(await this.store()).flushUsage(name, usage.drain());
+    }
   }
 
   http(name: string, conn: ConnectionConfig, secret: Secret, usage: UsageRecorder, settings?: Partial<HttpSettings>): HttpClient {

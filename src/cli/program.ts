@@ -28,6 +28,12 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number (0 = any free port)");
+  return n;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number, at least 1");
@@ -65,12 +71,21 @@ export function buildProgram(version: string, getCtx: (cmd: Command) => AppConte
     .option("--api-url <url>", "send API calls here instead of --site")
     .option("--project <key>", "limit the connection to a project (repeatable; default: all)", collect, [])
     .option("--insecure-storage", "store the secret in a 0600 file in PMSYNC_HOME instead of the OS keychain")
+    .option("--oauth", "log in through the browser (OAuth 2.0 with PKCE; Jira 3LO) instead of an API token")
+    .option("--client-id <id>", "OAuth app client id")
+    .option("--client-secret-stdin", "read the OAuth app's client secret from standard input")
+    .option("--port <port>", "loopback callback port (Jira: the one registered for the app, default 9876; 0 = any)", portNumber)
+    .option("--no-browser", "print the authorization URL instead of opening a browser")
+    .option("--authorize-url <url>", "OAuth authorization endpoint (default: the provider's)")
+    .option("--token-url <url>", "OAuth token endpoint (default: the provider's)")
+    .option("--callback-timeout <seconds>", "how long to wait for the browser (default 300)", positiveSeconds, 300)
     .addHelpText(
       "after",
       `
 Examples:
   pmsync login jira --site https://acme.atlassian.net --email me@acme.com --token-stdin < token.txt
-  PMSYNC_TOKEN_JIRA=… pmsync login jira --site https://acme.atlassian.net --email me@acme.com`,
+  PMSYNC_TOKEN_JIRA=… pmsync login jira --site https://acme.atlassian.net --email me@acme.com
+  pmsync login jira --oauth --client-id ABC --client-secret-stdin < secret.txt   # callback http://127.0.0.1:9876/callback`,
     )
     .action(async (provider: string, o, cmd: Command) => {
       const { login } = await import("../commands/login.js");
@@ -83,6 +98,14 @@ Examples:
         tokenStdin: Boolean(o.tokenStdin),
         projects: o.project,
         insecureStorage: Boolean(o.insecureStorage),
+        oauth: Boolean(o.oauth),
+        clientId: o.clientId,
+        clientSecretStdin: Boolean(o.clientSecretStdin),
+        port: o.port,
+        noBrowser: o.browser === false,
+        authorizeUrl: o.authorizeUrl,
+        tokenUrl: o.tokenUrl,
+        callbackTimeoutS: o.callbackTimeout,
       });
     });
 

@@ -32,6 +32,7 @@ export async function demo(parent: AppContext, opts: { issues: number }): Promis
       tokenStdin: false,
       projects: [],
       insecureStorage: true,
+      callbackTimeoutS: 300,
     });
 
     const { sync } = await import("./sync.js");

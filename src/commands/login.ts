@@ -9,6 +9,8 @@ import { validateConnectionName, type ConnectionConfig } from "../config.js";
 import { CredentialStoreError, UsageError } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
 import { SyncStore } from "../store/sync-store.js";
+import { HttpClient } from "../http/client.js";
+import { JIRA_OAUTH, accessibleResources, chooseResource, gatewayUrl, jiraAuthorizeUrl } from "../providers/jira/oauth.js";
 
 export interface LoginOptions {
   provider: string;
@@ -21,6 +23,16 @@ export interface LoginOptions {
   token?: string;
   projects: string[];
   insecureStorage: boolean;
+  /** OAuth 2.0 (Jira 3LO) instead of an API token. */
+  oauth?: boolean;
+  clientId?: string;
+  clientSecretStdin?: boolean;
+  /** The loopback callback port (Jira needs the registered one; 0 = any free port). */
+  port?: number;
+  noBrowser?: boolean;
+  authorizeUrl?: string;
+  tokenUrl?: string;
+  callbackTimeoutS: number;
 }
 
 export interface LoginResult {
@@ -39,64 +51,157 @@ export async function login(ctx: AppContext, opts: LoginOptions): Promise<LoginR
   if (previous && previous.provider !== opts.provider) {
     throw new UsageError(`connection "${name}" is a ${previous.provider} connection`, { hint: "choose another --name" });
   }
-  const site = normaliseSite(opts.site ?? previous?.site);
-  const email = opts.email ?? previous?.email;
-  if (!email) throw new UsageError("Jira API-token login needs --email (the Atlassian account's email)");
-  const apiUrl = opts.apiUrl ? normaliseSite(opts.apiUrl, "--api-url") : previous?.api_url;
+  if (opts.oauth && opts.tokenStdin) throw new UsageError("--oauth and --token-stdin are two different logins: choose one");
 
-  const { token, fromEnv } = await readToken(ctx, name, opts);
-  // Decide where the secret goes before calling the tracker, so a missing keychain fails fast.
-  const store: LoginResult["secret_store"] = fromEnv ? "env" : opts.insecureStorage ? "file" : "keychain";
+  const usage = newUsage();
+  const countUsage = async () => {
+    // Every request counts in usage (the who-am-I call too), even when the login fails.
+    const sstore = new SyncStore(await ctx.store());
+    sstore.upsertConnection(name, opts.provider, previous?.site ?? opts.site ?? "");
+    sstore.flushUsage(name, usage.drain());
+  };
+  try {
+    const { conn, secret } = opts.oauth ? await oauthCredential(ctx, name, opts, previous, usage) : await tokenCredential(ctx, name, opts, previous);
+    const http = ctx.http(name, conn, secret, usage);
+    const identity = await mod.create({ connectionName: name, config: conn, secret, http }).verify();
+    conn.account = { id: identity.accountId, name: identity.displayName, email: identity.email, time_zone: identity.timeZone };
+
+    // The secret first, then the settings that point at it.
+    if (conn.secret_store !== "env") await ctx.credentials.save(name, secret, conn.secret_store);
+    cfg.connections[name] = conn;
+    ctx.saveConfig(cfg);
+
+    const store = conn.secret_store;
+    const result: LoginResult = { connection: name, provider: conn.provider, site: conn.site, account: conn.account, secret_store: store };
+    if (ctx.io.json) ctx.io.printJson(result);
+    else {
+      ctx.io.out(`Logged in to ${conn.site} as ${identity.displayName}${identity.email ? ` (${identity.email})` : ""}: connection "${name}" (${conn.auth === "oauth" ? "OAuth" : "API token"}).`);
+      const what = conn.auth === "oauth" ? "The tokens are" : "The token is";
+      if (store === "keychain") ctx.io.info(`${what} in the OS keychain (service "pmsync").`);
+      if (store === "env") ctx.io.info(`The token comes from ${envVarName(name)}; nothing was stored. Keep it set for sync.`);
+      if (store === "file") ctx.io.warn(`${what.toLowerCase()} stored in plain text in ${ctx.paths.credentials} (mode 0600), as --insecure-storage asked.`);
+      ctx.io.info(`Next: pmsync sync${name === conn.provider ? "" : ` ${name}`}`);
+    }
+    return result;
+  } finally {
+    await countUsage();
+  }
+}
+
+type Credential = { conn: ConnectionConfig; secret: Secret };
+
+/** Where the secret will go, decided before any network call so a missing keychain fails fast. */
+function secretStore(ctx: AppContext, name: string, opts: LoginOptions, fromEnv: boolean): ConnectionConfig["secret_store"] {
+  const store = fromEnv ? "env" : opts.insecureStorage ? "file" : "keychain";
   if (store === "keychain") {
     const reason = ctx.credentials.keychain.unavailableReason();
     if (reason) {
-      throw new CredentialStoreError(`cannot save the token: the OS keychain is unavailable (${reason})`, {
-        hint: `use --insecure-storage to keep it in a 0600 file under ${ctx.paths.home}, or set ${envVarName(name)} in the environment`,
+      throw new CredentialStoreError(`cannot save the credentials: the OS keychain is unavailable (${reason})`, {
+        hint: `use --insecure-storage to keep them in a 0600 file under ${ctx.paths.home}, or set ${envVarName(name)} in the environment`,
       });
     }
   }
+  return store;
+}
 
+function baseConfig(opts: LoginOptions, previous: ConnectionConfig | undefined, fields: Pick<ConnectionConfig, "site" | "auth" | "secret_store">): ConnectionConfig {
   const now = new Date().toISOString();
-  const conn: ConnectionConfig = {
+  return {
     provider: opts.provider,
-    site,
-    ...(apiUrl ? { api_url: apiUrl } : {}),
-    email,
-    auth: "api_token",
+    ...fields,
     projects: opts.projects.length ? opts.projects : (previous?.projects ?? []),
     enabled: true,
-    secret_store: store,
     created_at: previous?.created_at ?? now,
     updated_at: now,
   };
-  const secret: Secret = { type: "api_token", token };
-  const usage = newUsage();
-  const http = ctx.http(name, conn, secret, usage);
-  let identity;
+}
+
+async function tokenCredential(ctx: AppContext, name: string, opts: LoginOptions, previous: ConnectionConfig | undefined): Promise<Credential> {
+  const site = normaliseSite(opts.site ?? previous?.site);
+  const email = opts.email ?? previous?.email;
+  if (!email) throw new UsageError("Jira API-token login needs --email (the Atlassian account's email)");
+  const apiUrl = opts.apiUrl ? normaliseSite(opts.apiUrl, "--api-url") : previous?.auth === "api_token" ? previous.api_url : undefined;
+  const { token, fromEnv } = await readToken(ctx, name, opts);
+  const conn = baseConfig(opts, previous, { site, auth: "api_token", secret_store: secretStore(ctx, name, opts, fromEnv) });
+  conn.email = email;
+  if (apiUrl) conn.api_url = apiUrl;
+  return { conn, secret: { type: "api_token", token } };
+}
+
+/**
+ * OAuth 2.0 authorization code flow with PKCE and a loopback redirect (Jira 3LO): the browser
+ * approves, the callback brings the code, the code becomes tokens, accessible-resources gives the
+ * cloud id, and API calls go through the gateway.
+ */
+async function oauthCredential(
+  ctx: AppContext,
+  name: string,
+  opts: LoginOptions,
+  previous: ConnectionConfig | undefined,
+  usage: ReturnType<typeof newUsage>,
+): Promise<Credential> {
+  const prev = previous?.oauth;
+  const clientId = opts.clientId ?? prev?.client_id;
+  if (!clientId) throw new UsageError("OAuth login needs --client-id (the app's client id from the Atlassian developer console)");
+  const authorizeUrl = opts.authorizeUrl ? normaliseSite(opts.authorizeUrl, "--authorize-url") : (prev?.authorize_url ?? JIRA_OAUTH.authorizeUrl);
+  const tokenUrl = opts.tokenUrl ? normaliseSite(opts.tokenUrl, "--token-url") : (prev?.token_url ?? JIRA_OAUTH.tokenUrl);
+  const apiBase = opts.apiUrl ? normaliseSite(opts.apiUrl, "--api-url") : (prev?.api_base ?? JIRA_OAUTH.apiBase);
+  const site = opts.site ? normaliseSite(opts.site) : undefined;
+  const port = opts.port ?? prev?.port ?? JIRA_OAUTH.port;
+  const clientSecret = await readClientSecret(ctx, opts);
+  const store = secretStore(ctx, name, opts, false);
+
+  const { createPkce, createState } = await import("../auth/oauth/pkce.js");
+  const { startLoopback } = await import("../auth/oauth/loopback.js");
+  const { tokenRequest, secretFromTokens } = await import("../auth/oauth/tokens.js");
+  const pkce = createPkce();
+  const state = createState();
+  const loop = await startLoopback({ port, state, timeoutMs: opts.callbackTimeoutS * 1000 });
+  let code: string;
   try {
-    identity = await mod.create({ connectionName: name, config: conn, secret, http }).verify();
+    const url = jiraAuthorizeUrl(authorizeUrl, { clientId, redirectUri: loop.redirectUri, state, challenge: pkce.challenge });
+    ctx.io.info(`Open this URL in a browser and approve pmsync:\n  ${url}`);
+    if (!opts.noBrowser && ctx.io.canPrompt()) {
+      const { default: open } = await import("open");
+      await open(url).catch(() => ctx.io.info("(could not open a browser; open the URL yourself)"));
+    }
+    ctx.io.info(`Waiting for the browser on ${loop.redirectUri} …`);
+    code = await loop.code;
   } finally {
-    // The who-am-I call counts in usage, even when it fails.
-    const sstore = new SyncStore(await ctx.store());
-    sstore.upsertConnection(name, conn.provider, conn.site);
-    sstore.flushUsage(name, usage.drain());
+    loop.close();
   }
-  conn.account = { id: identity.accountId, name: identity.displayName, email: identity.email, time_zone: identity.timeZone };
 
-  if (store !== "env") await ctx.credentials.save(name, secret, store);
-  cfg.connections[name] = conn;
-  ctx.saveConfig(cfg);
+  const hint = `pmsync login jira --oauth${name !== "jira" ? ` --name ${name}` : ""}`;
+  const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, secrets: [clientSecret, code] });
+  const tokens = await tokenRequest(
+    plain,
+    tokenUrl,
+    { grant_type: "authorization_code", client_id: clientId, client_secret: clientSecret, code, redirect_uri: loop.redirectUri, code_verifier: pkce.verifier },
+    hint,
+  );
+  const secret = secretFromTokens(tokens, clientSecret);
+  const bearer = new HttpClient({ baseUrl: apiBase, headers: () => ({ authorization: `Bearer ${secret.token}` }), usage, loginHint: hint, secrets: [secret.token] });
+  const resource = chooseResource(await accessibleResources(bearer, apiBase), site);
 
-  const result: LoginResult = { connection: name, provider: conn.provider, site, account: conn.account, secret_store: store };
-  if (ctx.io.json) ctx.io.printJson(result);
-  else {
-    ctx.io.out(`Logged in to ${site} as ${identity.displayName}${identity.email ? ` (${identity.email})` : ""}: connection "${name}".`);
-    if (store === "keychain") ctx.io.info("The token is in the OS keychain (service \"pmsync\").");
-    if (store === "env") ctx.io.info(`The token comes from ${envVarName(name)}; nothing was stored. Keep it set for sync.`);
-    if (store === "file") ctx.io.warn(`the token is stored in plain text in ${ctx.paths.credentials} (mode 0600), as --insecure-storage asked.`);
-    ctx.io.info(`Next: pmsync sync${name === conn.provider ? "" : ` ${name}`}`);
+  const conn = baseConfig(opts, previous, { site: resource.url.replace(/\/+$/, ""), auth: "oauth", secret_store: store });
+  conn.api_url = gatewayUrl(apiBase, resource.id);
+  conn.oauth = { client_id: clientId, authorize_url: authorizeUrl, token_url: tokenUrl, api_base: apiBase, port, cloud_id: resource.id };
+  return { conn, secret };
+}
+
+async function readClientSecret(ctx: AppContext, opts: LoginOptions): Promise<string> {
+  if (opts.clientSecretStdin) {
+    const secret = (await readStdin()).trim();
+    if (!secret) throw new UsageError("--client-secret-stdin was given but standard input was empty");
+    return secret;
   }
-  return result;
+  if (!ctx.io.canPrompt()) {
+    throw new UsageError("OAuth login needs the app's client secret", { hint: "pipe it in with --client-secret-stdin" });
+  }
+  const { password } = await import("@inquirer/prompts");
+  const secret = (await password({ message: "OAuth client secret:", mask: "*" })).trim();
+  if (!secret) throw new UsageError("no client secret entered");
+  return secret;
 }
 
 /** Sites must be https, except on loopback (the sandbox, local tests). */

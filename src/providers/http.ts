@@ -14,11 +14,12 @@ export interface HttpSettings {
   maxRetryWaitMs: number;
 }
 
-export function loginHint(name: string, conn: Pick<ConnectionConfig, "provider" | "site" | "email">): string {
+export function loginHint(name: string, conn: Pick<ConnectionConfig, "provider" | "site" | "email" | "auth">): string {
   const parts = [`pmsync login ${conn.provider}`];
+  if (conn.auth === "oauth") parts.push("--oauth");
   if (name !== conn.provider) parts.push(`--name ${name}`);
   if (conn.site) parts.push(`--site ${conn.site}`);
-  if (conn.email) parts.push(`--email ${conn.email}`);
+  if (conn.email && conn.auth !== "oauth") parts.push(`--email ${conn.email}`);
   return parts.join(" ");
 }
 

@@ -5,7 +5,8 @@ import type { Secret } from "../../auth/credentials.js";
 import { UsageError } from "../../errors.js";
 
 export function jiraAuthHeaders(secret: Secret, config: ConnectionConfig): Record<string, string> {
-  if (secret.type === "oauth") return { authorization: `Bearer ${secret.token}` };
+  // An OAuth connection sends bearer tokens, also when the token comes from PMSYNC_TOKEN_<NAME>.
+  if (secret.type === "oauth" || config.auth === "oauth") return { authorization: `Bearer ${secret.token}` };
   if (!config.email) throw new UsageError("this Jira connection has no email; run `pmsync login jira --email …` again");
   return { authorization: `Basic ${Buffer.from(`${config.email}:${secret.token}`).toString("base64")}` };
 }
