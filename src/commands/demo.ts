@@ -19,20 +19,32 @@ export async function demo(parent: AppContext, opts: { issues: number }): Promis
     io.info(`Demo home: ${home} (a throwaway PMSYNC_HOME)`);
     io.info(`Sandbox: a Jira-compatible tracker with ${opts.issues} issues at ${sandbox.url}`);
 
-    step(`pmsync login jira --site ${sandbox.url} --email ${sandbox.email} --token-stdin`);
+    step(`pmsync login jira --oauth --client-id sandbox-client --authorize-url ${sandbox.url}/authorize …`);
     const { login } = await import("./login.js");
-    // The demo's credential is a throwaway sandbox token: it goes in the demo home's 0600 file
-    // rather than into the user's keychain.
+    // The real OAuth loopback flow. The "browser" is automated: it opens the authorize URL, the
+    // sandbox approves at once, and the redirect lands on pmsync's loopback callback. The tokens
+    // are throwaway sandbox tokens, so they go in the demo home's 0600 file, not the keychain.
     await login(ctx, {
       provider: "jira",
       name: "sandbox",
-      site: sandbox.url,
-      email: sandbox.email,
-      token: sandbox.apiToken,
+      oauth: true,
+      clientId: "sandbox-client",
+      token: undefined,
       tokenStdin: false,
+      clientSecret: "sandbox-secret",
+      port: 0,
+      authorizeUrl: `${sandbox.url}/authorize`,
+      tokenUrl: `${sandbox.url}/oauth/token`,
+      apiUrl: sandbox.url,
       projects: [],
       insecureStorage: true,
-      callbackTimeoutS: 300,
+      callbackTimeoutS: 60,
+      browser: async (url) => {
+        const approved = await fetch(url, { redirect: "manual" });
+        const callback = approved.headers.get("location");
+        if (!callback) throw new Error(`the sandbox did not redirect (HTTP ${approved.status})`);
+        await fetch(callback);
+      },
     });
 
     const { sync } = await import("./sync.js");

@@ -27,12 +27,16 @@ export interface LoginOptions {
   oauth?: boolean;
   clientId?: string;
   clientSecretStdin?: boolean;
+  /** Given programmatically (the demo); never from a flag. */
+  clientSecret?: string;
   /** The loopback callback port (Jira needs the registered one; 0 = any free port). */
   port?: number;
   noBrowser?: boolean;
   authorizeUrl?: string;
   tokenUrl?: string;
   callbackTimeoutS: number;
+  /** Opens the authorize URL (programmatic: the demo's automated browser). */
+  browser?: (url: string) => Promise<void>;
 }
 
 export interface LoginResult {
@@ -161,7 +165,9 @@ async function oauthCredential(
   try {
     const url = jiraAuthorizeUrl(authorizeUrl, { clientId, redirectUri: loop.redirectUri, state, challenge: pkce.challenge });
     ctx.io.info(`Open this URL in a browser and approve pmsync:\n  ${url}`);
-    if (!opts.noBrowser && ctx.io.canPrompt()) {
+    if (opts.browser) {
+      void opts.browser(url).catch((err) => ctx.io.warn(`the browser failed: ${(err as Error).message}`));
+    } else if (!opts.noBrowser && ctx.io.canPrompt()) {
       const { default: open } = await import("open");
       await open(url).catch(() => ctx.io.info("(could not open a browser; open the URL yourself)"));
     }
@@ -190,6 +196,7 @@ async function oauthCredential(
 }
 
 async function readClientSecret(ctx: AppContext, opts: LoginOptions): Promise<string> {
+  if (opts.clientSecret) return opts.clientSecret;
   if (opts.clientSecretStdin) {
     const secret = (await readStdin()).trim();
     if (!secret) throw new UsageError("--client-secret-stdin was given but standard input was empty");
