@@ -109,6 +109,13 @@ Examples:
       });
     });
 
+  program
+    .command("logout")
+    .description("remove a connection's secrets from the keychain (settings and cached data stay)")
+    .argument("<name>")
+    .option("--purge", "also delete its cached issues and history")
+    .action(async (name: string, o, cmd: Command) => (await import("../commands/logout.js")).logout(getCtx(cmd), name, Boolean(o.purge)));
+
   const connections = program.command("connections").description("list, show and remove connections");
   connections
     .command("list", { isDefault: true })

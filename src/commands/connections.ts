@@ -3,6 +3,7 @@
 import type { AppContext } from "../cli/context.js";
 import { printTable } from "../cli/table.js";
 import { envVarName } from "../auth/credentials.js";
+import type { Store } from "../store/db.js";
 
 function secretWhere(name: string, store: string): string {
   return process.env[envVarName(name)] ? `env (${envVarName(name)})` : store;
@@ -61,17 +62,20 @@ export async function removeConnection(ctx: AppContext, name: string, purge: boo
   const removed = await ctx.credentials.remove(name);
   delete cfg.connections[name];
   ctx.saveConfig(cfg);
-  let purged = 0;
-  if (purge) {
-    const store = await ctx.store();
-    store.sqlite.transaction(() => {
-      for (const t of ["issues", "issue_changes", "projects", "field_catalog", "field_mappings", "sync_runs", "sync_state", "api_usage", "pending_changes", "connections"]) {
-        const col = t === "connections" ? "name" : "connection";
-        purged += store.sqlite.prepare(`DELETE FROM ${t} WHERE ${col} = ?`).run(name).changes;
-      }
-    }).immediate();
-  }
+  const purged = purge ? purgeConnectionData(await ctx.store(), name) : 0;
   if (ctx.io.json) return ctx.io.printJson({ connection: name, removed_secrets_from: removed, purged_rows: purged });
   ctx.io.out(`Removed connection "${name}"${removed.length ? ` and its secret (${removed.join(", ")})` : ""}.`);
   if (!purge) ctx.io.info("Its cached issues stay in the cache; `--purge` deletes them too.");
+}
+
+/** Deletes everything the cache holds for a connection; returns the number of rows. */
+export function purgeConnectionData(store: Store, name: string): number {
+  let purged = 0;
+  store.sqlite.transaction(() => {
+    for (const t of ["issues", "issue_changes", "projects", "field_catalog", "field_mappings", "sync_runs", "sync_state", "api_usage", "pending_changes", "connections"]) {
+      const col = t === "connections" ? "name" : "connection";
+      purged += store.sqlite.prepare(`DELETE FROM ${t} WHERE ${col} = ?`).run(name).changes;
+    }
+  }).immediate();
+  return purged;
 }

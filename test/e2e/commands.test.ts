@@ -207,6 +207,22 @@ describe("scope, connections, status", () => {
     expect(JSON.parse(readFileSync(join(home, "credentials.json"), "utf8"))).toEqual({});
   });
 
+  it("logout removes the secret but keeps settings and cache; a sync then asks for login (exit 4)", async () => {
+    const { home, sb } = await syncedHome(20);
+    const r = await runCli(["logout", "jira"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("secrets removed from the file");
+    expect(JSON.parse(readFileSync(join(home, "credentials.json"), "utf8"))).toEqual({});
+    expect(JSON.parse(readFileSync(join(home, "config.json"), "utf8")).connections.jira.site).toBe(sb.url);
+    expect(scalar(home, "SELECT count(*) FROM issues")).toBe(20);
+    const sync = await runCli(["sync"], { home });
+    expect(sync.code).toBe(4);
+    expect(sync.stderr).toContain("pmsync login jira");
+    const purge = await runCli(["logout", "jira", "--purge"], { home });
+    expect(purge.code).toBe(0);
+    expect(scalar(home, "SELECT count(*) FROM issues")).toBe(0);
+  });
+
   it("status exits 3 when the last sync failed", async () => {
     const { home, sb } = await syncedHome(20);
     sb.control.fault({ kind: "html", count: 5 });

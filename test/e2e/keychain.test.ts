@@ -68,7 +68,7 @@ describe("a keychain that never answers", () => {
 const realKeychain = process.env.PMSYNC_TEST_KEYCHAIN === "1";
 
 describe.runIf(realKeychain)("the real OS keychain (gnome-keyring)", () => {
-  it("login stores the token in the keychain only; sync reads it; remove deletes it", async () => {
+  it("login stores the token in the keychain only; sync reads it; logout deletes it", async () => {
     const sb = await startSandbox({ issues: 25 });
     sandboxes.push(sb);
     const home = tempHome();
@@ -83,11 +83,9 @@ describe.runIf(realKeychain)("the real OS keychain (gnome-keyring)", () => {
     for (const f of readdirSync(home)) expect(readFileSync(join(home, f)).includes(sb.apiToken), f).toBe(false);
     expect(readdirSync(home)).not.toContain("credentials.json");
 
-    const config = readFileSync(join(home, "config.json"));
-    const rm = await runCli(["connections", "remove", "jira"], { home, env });
-    expect(rm.stdout).toContain("(keychain)");
-    // the keychain entry is gone: with the settings put back, sync finds no credentials → exit 4
-    writeFileSync(join(home, "config.json"), config, { mode: 0o600 });
+    const out = await runCli(["logout", "jira"], { home, env });
+    expect(out.stdout).toContain("secrets removed from the keychain");
+    // the keychain entry is gone: sync finds no credentials → exit 4
     const again = await runCli(["sync"], { home, env });
     expect(again.code).toBe(4);
     expect(again.stderr).toContain("pmsync login jira");
