@@ -4,6 +4,7 @@
 import { envVarName } from "../auth/credentials.js";
 import type { AppContext } from "../cli/context.js";
 import { ExitCode, ExitWithCode } from "../errors.js";
+import { loginHint } from "../providers/http.js";
 import type { SyncRunRow } from "../store/schema.js";
 
 const STALE_AFTER_MS = 24 * 3_600_000;
@@ -35,6 +36,9 @@ export interface ConnectionStatus {
   pending_changes: number;
   conflicts: number;
   mappings_to_review: number;
+  /** OAuth: when the access token expires (it is refreshed automatically when `token_refreshes`). */
+  token_expires_at: string | null;
+  token_refreshes: boolean;
   healthy: boolean;
   warnings: string[];
 }
@@ -66,13 +70,35 @@ export async function status(ctx: AppContext, names: string[]): Promise<Connecti
     else if (Date.now() - Date.parse(lastOk) > STALE_AFTER_MS) warnings.push(`stale: last successful sync ${lastOk}`);
     if (c.secret_store === "file") warnings.push("the token is stored in plain text (--insecure-storage)");
     const envSet = Boolean(process.env[envVarName(name)]);
+    // Where the secret really is now (env wins), and its expiry. Keychain reads are bounded.
+    let source: string = envSet ? "env" : c.secret_store;
+    let expiresAt: string | null = null;
+    let refreshes = false;
+    let hasSecret = true;
+    try {
+      const found = await ctx.credentials.get(name, c.secret_store);
+      if (!found) {
+        hasSecret = false;
+        warnings.push(`no credentials found (${c.secret_store}); run \`${loginHint(name, c)}\``);
+      } else {
+        source = found.source;
+        expiresAt = found.secret.expires_at ?? null;
+        refreshes = Boolean(found.secret.refresh_token);
+        const left = expiresAt ? Date.parse(expiresAt) - Date.now() : null;
+        if (left !== null && !refreshes && left < 7 * 86_400_000) {
+          warnings.push(left <= 0 ? `the token expired at ${expiresAt}; run \`${loginHint(name, c)}\`` : `the token expires at ${expiresAt} and cannot be refreshed`);
+        }
+      }
+    } catch (err) {
+      warnings.push(`cannot read the secret: ${(err as Error).message}`);
+    }
     out.push({
       connection: name,
       provider: c.provider,
       site: c.site,
       account: c.account ? `${c.account.name}${c.account.email ? ` <${c.account.email}>` : ""}` : null,
       auth: c.auth === "oauth" ? "oauth" : "token",
-      secret_store: envSet ? "env" : c.secret_store,
+      secret_store: source,
       enabled: c.enabled,
       last_sync: last
         ? {
@@ -95,7 +121,9 @@ export async function status(ctx: AppContext, names: string[]): Promise<Connecti
       pending_changes: pending.filter((p) => p.state !== "conflict").reduce((a, p) => a + p.n, 0),
       conflicts: pending.find((p) => p.state === "conflict")?.n ?? 0,
       mappings_to_review: review,
-      healthy: c.enabled && last?.status !== "failed" && Boolean(lastOk),
+      token_expires_at: expiresAt,
+      token_refreshes: refreshes,
+      healthy: c.enabled && last?.status !== "failed" && Boolean(lastOk) && hasSecret,
       warnings,
     });
   }
@@ -111,7 +139,8 @@ function print(ctx: AppContext, list: ConnectionStatus[]): void {
   for (const s of list) {
     io.out(io.paint("bold", `${s.connection}`) + ` (${s.provider}, ${s.site})`);
     const line = (k: string, v: string) => io.out(`  ${k.padEnd(16)} ${v}`);
-    line("account", `${s.account ?? "unknown"} · ${s.auth} in ${s.secret_store}`);
+    const expiry = s.token_expires_at ? ` · access token until ${s.token_expires_at}${s.token_refreshes ? " (refreshed automatically)" : ""}` : "";
+    line("account", `${s.account ?? "unknown"} · ${s.auth} in ${s.secret_store}${expiry}`);
     line("enabled", s.enabled ? "yes" : "no");
     if (s.last_sync) {
       const l = s.last_sync;

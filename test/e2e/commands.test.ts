@@ -218,6 +218,9 @@ describe("scope, connections, status", () => {
     const sync = await runCli(["sync"], { home });
     expect(sync.code).toBe(4);
     expect(sync.stderr).toContain("pmsync login jira");
+    const st = await runCli(["status", "--json"], { home });
+    expect(st.code).toBe(3);
+    expect(JSON.parse(st.stdout).connections[0].warnings.join(" ")).toMatch(/no credentials found/);
     const purge = await runCli(["logout", "jira", "--purge"], { home });
     expect(purge.code).toBe(0);
     expect(scalar(home, "SELECT count(*) FROM issues")).toBe(0);

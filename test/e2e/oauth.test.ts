@@ -88,6 +88,9 @@ describe("OAuth login (authorization code + PKCE + loopback)", () => {
       const bytes = readFileSync(join(home, f));
       for (const s of [cred.token, cred.refresh_token, "sandbox-secret"]) expect(bytes.includes(s), `${s} in ${f}`).toBe(false);
     }
+    const st = JSON.parse((await runCli(["status", "--json"], { home })).stdout).connections[0];
+    expect(st).toMatchObject({ auth: "oauth", secret_store: "file", token_refreshes: true, healthy: true });
+    expect(Date.parse(st.token_expires_at)).toBeGreaterThan(Date.now());
     // the token exchange and accessible-resources count in usage
     expect(scalar(home, "SELECT sum(requests) FROM api_usage WHERE endpoint IN ('oauth_token', 'resources')")).toBe(2);
   });
