@@ -202,6 +202,13 @@ Examples:
     });
 
   program
+    .command("doctor")
+    .description("check config, cache integrity, the keychain, and each connection's login, network and clock")
+    .action(async (_o, cmd: Command) => {
+      await (await import("../commands/doctor.js")).doctor(getCtx(cmd));
+    });
+
+  program
     .command("sandbox")
     .description("run the built-in Jira-compatible sandbox tracker on 127.0.0.1 until interrupted")
     .option("--port <port>", "port (default: any free port)", (v) => Number(v), 0)

@@ -71,6 +71,8 @@ export interface Identity {
   displayName: string;
   email: string | null;
   timeZone: string | null;
+  /** The server's clock (its `Date` header) when it answered, in epoch ms; for clock-skew checks. */
+  serverTimeMs: number | null;
 }
 
 export interface Provider {

@@ -327,6 +327,8 @@ class Sandbox {
       "x-arequestid": randomBytes(8).toString("hex"),
       "x-content-type-options": "nosniff",
       "content-length": length,
+      // The server's own clock (options.now), so clients can measure clock skew against it.
+      date: new Date(this.now()).toUTCString(),
     };
     if (!("cache-control" in reply.headers)) headers["cache-control"] = "no-cache, no-store, no-transform";
     return headers;

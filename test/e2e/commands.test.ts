@@ -236,6 +236,45 @@ describe("scope, connections, status", () => {
   });
 });
 
+describe("doctor", () => {
+  it("reports a healthy setup: config, cache, keychain, login, clock", async () => {
+    const { home } = await syncedHome(20);
+    const r = await runCli(["doctor", "--json"], { home });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const checks = JSON.parse(r.stdout) as { check: string; status: string; detail: string; fix: string | null }[];
+    const by = (c: string) => checks.find((x) => x.check === c)!;
+    expect(by("config").status).toBe("ok");
+    expect(by("cache")).toMatchObject({ status: "ok", detail: expect.stringContaining("integrity_check ok") });
+    // no D-Bus in the test environment, but this connection keeps its token in the file store
+    expect(by("keychain")).toMatchObject({ status: "warn", fix: expect.stringContaining("PMSYNC_TOKEN_") });
+    expect(by("connection jira")).toMatchObject({ status: "ok", detail: expect.stringContaining("signed in as") });
+    expect(by("clock jira").status).toBe("ok");
+  });
+
+  it("warns about clock skew against the server's Date header", async () => {
+    const sb = await startSandbox({ issues: 10, now: () => Date.now() + 10 * 60_000 });
+    sandboxes.push(sb);
+    const home = tempHome();
+    await loginSandbox(home, sb);
+    const r = await runCli(["doctor"], { home });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/warn\s+clock jira\s+this machine's clock is 60\d s behind/);
+    expect(r.stdout).toContain("fix: enable time synchronisation");
+  });
+
+  it("finds an unreachable site and a corrupt cache, says what to do, exits 1", async () => {
+    const { home, sb } = await syncedHome(10);
+    await sb.close();
+    const down = await runCli(["doctor"], { home });
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/FAIL\s+connection jira .*connection refused/);
+    writeFileSync(join(home, "pmsync.db"), "not a database at all".repeat(100));
+    const corrupt = await runCli(["doctor"], { home });
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stdout).toMatch(/FAIL\s+cache .*not a SQLite database/);
+  });
+});
+
 describe("safety", () => {
   it("--verbose shows requests with no secret in them", async () => {
     const { home, sb } = await syncedHome(20);

@@ -83,6 +83,9 @@ describe.runIf(realKeychain)("the real OS keychain (gnome-keyring)", () => {
     for (const f of readdirSync(home)) expect(readFileSync(join(home, f)).includes(sb.apiToken), f).toBe(false);
     expect(readdirSync(home)).not.toContain("credentials.json");
 
+    const doc = JSON.parse((await runCli(["doctor", "--json"], { home, env })).stdout) as { check: string; status: string; detail: string }[];
+    expect(doc.find((c) => c.check === "keychain")).toMatchObject({ status: "ok" });
+    expect(doc.find((c) => c.check === "connection jira")?.detail).toContain("secret in keychain");
     const out = await runCli(["logout", "jira"], { home, env });
     expect(out.stdout).toContain("secrets removed from the keychain");
     // the keychain entry is gone: sync finds no credentials → exit 4

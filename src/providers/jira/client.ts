@@ -37,8 +37,10 @@ export const SEARCH_PAGE_SIZE = 100;
 export class JiraClient {
   constructor(private readonly http: HttpClient) {}
 
-  async myself(): Promise<JiraMyself> {
-    return (await this.http.json<JiraMyself>({ method: "GET", path: "/rest/api/3/myself", endpoint: "myself" })).data;
+  async myself(): Promise<{ me: JiraMyself; serverTimeMs: number | null }> {
+    const res = await this.http.json<JiraMyself>({ method: "GET", path: "/rest/api/3/myself", endpoint: "myself" });
+    const date = res.headers["date"] ? Date.parse(res.headers["date"]) : Number.NaN;
+    return { me: res.data, serverTimeMs: Number.isNaN(date) ? null : date };
   }
 
   async fields(): Promise<JiraField[]> {

@@ -40,9 +40,9 @@ class JiraProvider implements Provider {
   }
 
   async verify(): Promise<Identity> {
-    const me = await this.client.myself();
+    const { me, serverTimeMs } = await this.client.myself();
     if (!me || typeof me.accountId !== "string") throw new RemoteError("/rest/api/3/myself did not return an account");
-    return { accountId: me.accountId, displayName: me.displayName, email: me.emailAddress ?? null, timeZone: me.timeZone ?? null };
+    return { accountId: me.accountId, displayName: me.displayName, email: me.emailAddress ?? null, timeZone: me.timeZone ?? null, serverTimeMs };
   }
 
   async fieldCatalog(): Promise<FieldDef[]> {
