@@ -84,6 +84,7 @@ export class AppContext {
         secret: found.secret,
         usage,
         loginHint: loginHint(name, conn),
+        ...(this.io.flags.verbose ? { log: this.verboseLog()! } : {}),
         save: (s) => this.credentials.save(name, s, found.source === "file" ? "file" : "keychain"),
       });
       return { secret, source: found.source };
@@ -91,6 +92,11 @@ export class AppContext {
       const { SyncStore } = await import("../store/sync-store.js");
       new SyncStore(await this.store()).flushUsage(name, usage.drain());
     }
+  }
+
+  /** The --verbose request logger (secrets are redacted by the HTTP client), or undefined. */
+  verboseLog(): ((line: string) => void) | undefined {
+    return this.io.flags.verbose ? (line: string) => this.io.debug(line) : undefined;
   }
 
   http(name: string, conn: ConnectionConfig, secret: Secret, usage: UsageRecorder, settings?: Partial<HttpSettings>): HttpClient {
@@ -101,7 +107,7 @@ export class AppContext {
       usage,
       ...(settings ? { settings } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-      ...(this.io.flags.verbose ? { log: (line: string) => this.io.debug(line) } : {}),
+      ...(this.io.flags.verbose ? { log: this.verboseLog()! } : {}),
     });
   }
 }

@@ -178,7 +178,8 @@ async function oauthCredential(
   }
 
   const hint = `pmsync login jira --oauth${name !== "jira" ? ` --name ${name}` : ""}`;
-  const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, secrets: [clientSecret, code] });
+  const log = ctx.verboseLog();
+  const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, secrets: [clientSecret, code], ...(log ? { log } : {}) });
   const tokens = await tokenRequest(
     plain,
     tokenUrl,
@@ -186,7 +187,14 @@ async function oauthCredential(
     hint,
   );
   const secret = secretFromTokens(tokens, clientSecret);
-  const bearer = new HttpClient({ baseUrl: apiBase, headers: () => ({ authorization: `Bearer ${secret.token}` }), usage, loginHint: hint, secrets: [secret.token] });
+  const bearer = new HttpClient({
+    baseUrl: apiBase,
+    headers: () => ({ authorization: `Bearer ${secret.token}` }),
+    usage,
+    loginHint: hint,
+    secrets: [secret.token, secret.refresh_token ?? ""].filter(Boolean),
+    ...(log ? { log } : {}),
+  });
   const resource = chooseResource(await accessibleResources(bearer, apiBase), site);
 
   const conn = baseConfig(opts, previous, { site: resource.url.replace(/\/+$/, ""), auth: "oauth", secret_store: store });

@@ -59,8 +59,8 @@ async function approve(authorizeUrl: string): Promise<Response> {
   return fetch(res.headers.get("location")!);
 }
 
-async function loggedIn(home: string, sb: SandboxHandle): Promise<CliResult> {
-  const login = await startLogin(home, sb);
+async function loggedIn(home: string, sb: SandboxHandle, extra: string[] = []): Promise<CliResult> {
+  const login = await startLogin(home, sb, extra);
   const page = await approve(login.authorizeUrl);
   expect(page.status).toBe(200);
   const r = await login.done;
@@ -76,8 +76,9 @@ describe("OAuth login (authorization code + PKCE + loopback)", () => {
   it("logs in through the browser flow and syncs through the gateway; secrets only in the secret store", async () => {
     const sb = await sandbox();
     const home = tempHome();
-    const r = await loggedIn(home, sb);
+    const r = await loggedIn(home, sb, ["--verbose"]);
     expect(r.stdout).toContain('connection "jira" (OAuth)');
+    expect(r.stderr).toContain("/oauth/token"); // --verbose shows the token exchange …
     const config = JSON.parse(readFileSync(join(home, "config.json"), "utf8")).connections.jira;
     expect(config).toMatchObject({ auth: "oauth", site: sb.url, api_url: `${sb.url}/ex/jira/${sb.cloudId}`, oauth: { client_id: "sandbox-client", cloud_id: sb.cloudId } });
     const { report } = await syncJson(home);
@@ -88,6 +89,7 @@ describe("OAuth login (authorization code + PKCE + loopback)", () => {
       const bytes = readFileSync(join(home, f));
       for (const s of [cred.token, cred.refresh_token, "sandbox-secret"]) expect(bytes.includes(s), `${s} in ${f}`).toBe(false);
     }
+    for (const s of [cred.token, cred.refresh_token, "sandbox-secret"]) expect(r.stderr + r.stdout).not.toContain(s); // … without secrets
     const st = JSON.parse((await runCli(["status", "--json"], { home })).stdout).connections[0];
     expect(st).toMatchObject({ auth: "oauth", secret_store: "file", token_refreshes: true, healthy: true });
     expect(Date.parse(st.token_expires_at)).toBeGreaterThan(Date.now());

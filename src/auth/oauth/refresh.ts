@@ -22,6 +22,7 @@ export async function refreshSecret(args: {
   secret: Secret;
   usage: UsageRecorder;
   loginHint: string;
+  log?: (line: string) => void;
   /** Persists the new secret; awaited before the secret is returned for use. */
   save: (secret: Secret) => Promise<void>;
 }): Promise<Secret> {
@@ -34,6 +35,7 @@ export async function refreshSecret(args: {
     usage: args.usage,
     loginHint: args.loginHint,
     secrets: [secret.token, secret.refresh_token, secret.client_secret ?? ""].filter(Boolean),
+    ...(args.log ? { log: args.log } : {}),
   });
   const tokens = await tokenRequest(
     http,
