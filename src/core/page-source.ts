@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import { deserializeError, type SerializedError } from "../errors.js";
 import type { UsageDelta, UsageRecorder } from "../http/usage.js";
 import type { Provider, PullRequest } from "../providers/provider.js";
+import { ACK } from "./credit.js";
 import { preparePage, splitPaths, unpackPage, type PackedPage, type PreparedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
@@ -59,7 +60,7 @@ export function workerPages(spec: Omit<PullWorkerData, "request" | "window">, lo
         if (m.type === "error") throw deserializeError(m.error);
         yield unpackPage(m.page);
         // The page is written by now: let the worker send another.
-        worker.postMessage({ type: "ack" });
+        worker.postMessage(ACK);
       }
     } finally {
       await worker.terminate();

@@ -10,6 +10,7 @@ import { UsageRecorder } from "../http/usage.js";
 import { connectionHttp, type HttpSettings } from "../providers/http.js";
 import type { PullRequest } from "../providers/provider.js";
 import { providerModule } from "../providers/registry.js";
+import { creditGate } from "./credit.js";
 import { packPage, preparePage, splitPaths } from "./prepare.js";
 import type { WorkerMessage } from "./page-source.js";
 
@@ -25,15 +26,7 @@ export interface PullWorkerData {
 
 const data = workerData as PullWorkerData;
 const port = parentPort!;
-let unacked = 0;
-let wake: (() => void) | null = null;
-port.on("message", (m: { type: "ack" }) => {
-  if (m.type === "ack") {
-    unacked--;
-    wake?.();
-    wake = null;
-  }
-});
+const credit = creditGate(port, data.window);
 
 const post = (m: WorkerMessage) => port.postMessage(m);
 
@@ -52,8 +45,7 @@ async function run(): Promise<void> {
     const volatile = splitPaths(provider.volatilePaths);
     for await (const page of provider.pull(data.request)) {
       const prepared = preparePage(page, provider, volatile, false);
-      while (unacked >= data.window) await new Promise<void>((r) => (wake = r));
-      unacked++;
+      await credit.take();
       post({ type: "page", page: packPage(prepared), usage: usage.drain() });
     }
     post({ type: "done", usage: usage.drain() });

@@ -2,18 +2,13 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { creditGate } from "../core/credit.js";
 import { formatChunk } from "./export.js";
 import type { ExportWorkerData, ExportWorkerMessage } from "./parallel.js";
 
 const data = workerData as ExportWorkerData;
 const port = parentPort!;
-let unacked = 0;
-let wake: (() => void) | null = null;
-port.on("message", () => {
-  unacked--;
-  wake?.();
-  wake = null;
-});
+const credit = creditGate(port, data.window);
 
 const post = (m: ExportWorkerMessage) => port.postMessage(m);
 
@@ -22,9 +17,8 @@ try {
   db.pragma("busy_timeout = 5000");
   const stmt = db.prepare(data.spec.sql).raw(true);
   for (let i = data.start; i < data.ranges.length; i += data.stride) {
-    while (unacked >= data.window) await new Promise<void>((r) => (wake = r));
+    await credit.take();
     const [lo, hi] = data.ranges[i]!;
-    unacked++;
     post({ type: "chunk", index: i, chunk: formatChunk(stmt, data.spec, lo, hi) });
   }
   db.close();
