@@ -84,7 +84,7 @@ export class AppContext {
         secret: found.secret,
         usage,
         loginHint: loginHint(name, conn),
-        ...(this.io.flags.verbose ? { log: this.verboseLog()! } : {}),
+        log: this.verboseLog(),
         save: (s) => this.credentials.save(name, s, found.source === "file" ? "file" : "keychain"),
       });
       return { secret, source: found.source };
@@ -107,7 +107,7 @@ export class AppContext {
       usage,
       ...(settings ? { settings } : {}),
       ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
-      ...(this.io.flags.verbose ? { log: this.verboseLog()! } : {}),
+      log: this.verboseLog(),
     });
   }
 }

@@ -1,8 +1,8 @@
 // Timestamps in the cache are ISO 8601 UTC with milliseconds (`2026-03-04T17:15:27.123Z`).
 
-/** Parses a tracker timestamp such as Jira's `2026-03-04T09:15:27.123-0800`; null if absent or bad. */
 const JIRA_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?([+-])(\d{2}):?(\d{2})$/;
 
+/** Parses a tracker timestamp such as Jira's `2026-03-04T09:15:27.123-0800`; null if absent or bad. */
 export function parseRemoteTime(value: unknown): number | null {
   if (typeof value !== "string" || value === "") return null;
   // Fast path for the common `2026-03-04T09:15:27.123-0800` shape (one per field per issue).

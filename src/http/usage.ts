@@ -43,45 +43,27 @@ export class UsageRecorder {
 
   record(o: RequestOutcome): void {
     const iso = o.at.toISOString();
-    const day = iso.slice(0, 10);
-    const k = `${day}\u0000${o.endpoint}\u0000${o.status}`;
-    let d = this.pending.get(k);
-    if (!d) {
-      d = {
-        day,
+    this.absorb([
+      {
+        day: iso.slice(0, 10),
         endpoint: o.endpoint,
         status: o.status,
-        requests: 0,
-        errors: 0,
-        retries: 0,
-        rate_limit_waits: 0,
-        wait_ms: 0,
-        bytes_in: 0,
-        bytes_out: 0,
-        rate_limit: null,
-        rate_remaining: null,
-        rate_reset: null,
+        requests: 1,
+        errors: o.error ? 1 : 0,
+        retries: o.retry ? 1 : 0,
+        rate_limit_waits: o.rateLimitWait ? 1 : 0,
+        wait_ms: Math.round(o.waitMs),
+        bytes_in: o.bytesIn,
+        bytes_out: o.bytesOut,
+        rate_limit: o.rateLimit,
+        rate_remaining: o.rateRemaining,
+        rate_reset: o.rateReset,
         last_seen_at: iso,
-      };
-      this.pending.set(k, d);
-    }
-    d.requests++;
-    if (o.error) d.errors++;
-    if (o.retry) d.retries++;
-    if (o.rateLimitWait) d.rate_limit_waits++;
-    d.wait_ms += Math.round(o.waitMs);
-    d.bytes_in += o.bytesIn;
-    d.bytes_out += o.bytesOut;
-    if (o.rateLimit !== null) d.rate_limit = o.rateLimit;
-    if (o.rateRemaining !== null) d.rate_remaining = o.rateRemaining;
-    if (o.rateReset !== null) d.rate_reset = o.rateReset;
-    d.last_seen_at = iso;
-    this.requests++;
-    if (o.retry) this.retries++;
-    if (o.rateLimitWait) this.rateLimitWaits++;
+      },
+    ]);
   }
 
-  /** Adds counts gathered elsewhere (the pull worker's recorder). */
+  /** Adds counts: one request's (record), or a batch gathered by the pull worker's recorder. */
   absorb(deltas: UsageDelta[]): void {
     for (const d of deltas) {
       const k = `${d.day}\u0000${d.endpoint}\u0000${d.status}`;
