@@ -13,8 +13,13 @@ export interface ConnectionConfig {
   api_url?: string;
   email?: string;
   auth: "api_token" | "oauth";
-  /** Project keys in scope; empty means everything the account can see. */
+  /**
+   * Projects in scope (Jira project keys, GitHub `owner/name` repositories, Linear team keys,
+   * Redmine project identifiers); empty means everything the account can see.
+   */
   projects: string[];
+  /** Provider-specific settings that are not secrets (e.g. GitHub `owner` for all its repos). */
+  options?: Record<string, string>;
   enabled: boolean;
   disabled_reason?: string;
   /** Where the secret was saved at login. */

@@ -63,13 +63,15 @@ export function buildProgram(version: string, getCtx: (cmd: Command) => AppConte
   program
     .command("login")
     .description("create or update a connection; verifies the credential before saving anything")
-    .argument("<provider>", "tracker: jira")
+    .argument("<provider>", "tracker: jira, github, linear or redmine")
     .option("--name <name>", "connection name (default: the provider's name)")
     .option("--site <url>", "the instance, e.g. https://your-team.atlassian.net")
     .option("--email <email>", "account email (Jira API-token login)")
     .option("--token-stdin", "read the API token from standard input")
     .option("--api-url <url>", "send API calls here instead of --site")
-    .option("--project <key>", "limit the connection to a project (repeatable; default: all)", collect, [])
+    .option("--project <key>", "limit the connection to a project (repeatable; default: all): Jira project key, GitHub owner/name, Linear team key, Redmine identifier", collect, [])
+    .option("--repo <owner/name>", "GitHub: a repository (repeatable; same as --project)", collect, [])
+    .option("--owner <login>", "GitHub: every repository of this organisation or user")
     .option("--insecure-storage", "store the secret in a 0600 file in PMSYNC_HOME instead of the OS keychain")
     .option("--oauth", "log in through the browser (OAuth 2.0 with PKCE; Jira 3LO) instead of an API token")
     .option("--client-id <id>", "OAuth app client id")
@@ -96,7 +98,8 @@ Examples:
         email: o.email,
         apiUrl: o.apiUrl,
         tokenStdin: Boolean(o.tokenStdin),
-        projects: o.project,
+        projects: [...o.project, ...o.repo],
+        ...(o.owner ? { options: { owner: o.owner } } : {}),
         insecureStorage: Boolean(o.insecureStorage),
         oauth: Boolean(o.oauth),
         clientId: o.clientId,

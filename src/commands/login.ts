@@ -22,6 +22,8 @@ export interface LoginOptions {
   /** Given programmatically (the demo); never from a flag, so tokens stay out of shell history. */
   token?: string;
   projects: string[];
+  /** Provider-specific settings (`--owner` for GitHub). */
+  options?: Record<string, string>;
   insecureStorage: boolean;
   /** OAuth 2.0 (Jira 3LO) instead of an API token. */
   oauth?: boolean;
@@ -56,6 +58,9 @@ export async function login(ctx: AppContext, opts: LoginOptions): Promise<LoginR
     throw new UsageError(`connection "${name}" is a ${previous.provider} connection`, { hint: "choose another --name" });
   }
   if (opts.oauth && opts.tokenStdin) throw new UsageError("--oauth and --token-stdin are two different logins: choose one");
+  if (opts.oauth && opts.provider !== "jira") {
+    throw new UsageError(`OAuth login is not available for ${opts.provider} yet`, { hint: `use a token: pmsync login ${opts.provider} --token-stdin` });
+  }
 
   const usage = newUsage();
   const countUsage = async () => {
@@ -110,10 +115,14 @@ function secretStore(ctx: AppContext, name: string, opts: LoginOptions, fromEnv:
 
 function baseConfig(opts: LoginOptions, previous: ConnectionConfig | undefined, fields: Pick<ConnectionConfig, "site" | "auth" | "secret_store">): ConnectionConfig {
   const now = new Date().toISOString();
+  const spec = providerModule(opts.provider).login;
+  const projects = opts.projects.map((p) => (spec.normaliseProject ? spec.normaliseProject(p) : p));
+  const options = { ...previous?.options, ...opts.options };
   return {
     provider: opts.provider,
     ...fields,
-    projects: opts.projects.length ? opts.projects : (previous?.projects ?? []),
+    projects: projects.length ? projects : (previous?.projects ?? []),
+    ...(Object.keys(options).length ? { options } : {}),
     enabled: true,
     created_at: previous?.created_at ?? now,
     updated_at: now,
@@ -121,13 +130,18 @@ function baseConfig(opts: LoginOptions, previous: ConnectionConfig | undefined, 
 }
 
 async function tokenCredential(ctx: AppContext, name: string, opts: LoginOptions, previous: ConnectionConfig | undefined): Promise<Credential> {
-  const site = normaliseSite(opts.site ?? previous?.site);
+  const spec = providerModule(opts.provider).login;
+  const site = normaliseSite(opts.site ?? previous?.site ?? spec.defaultSite);
   const email = opts.email ?? previous?.email;
-  if (!email) throw new UsageError("Jira API-token login needs --email (the Atlassian account's email)");
-  const apiUrl = opts.apiUrl ? normaliseSite(opts.apiUrl, "--api-url") : previous?.auth === "api_token" ? previous.api_url : undefined;
-  const { token, fromEnv } = await readToken(ctx, name, opts);
+  if (spec.needsEmail && !email) throw new UsageError(`${opts.provider} API-token login needs --email (the account's email)`);
+  const apiUrl = opts.apiUrl
+    ? normaliseSite(opts.apiUrl, "--api-url")
+    : previous?.auth === "api_token" && previous.site === site && previous.api_url
+      ? previous.api_url
+      : spec.defaultApiUrl?.(site);
+  const { token, fromEnv } = await readToken(ctx, name, opts, spec.tokenLabel);
   const conn = baseConfig(opts, previous, { site, auth: "api_token", secret_store: secretStore(ctx, name, opts, fromEnv) });
-  conn.email = email;
+  if (spec.needsEmail && email) conn.email = email;
   if (apiUrl) conn.api_url = apiUrl;
   return { conn, secret: { type: "api_token", token } };
 }
@@ -236,7 +250,7 @@ export function normaliseSite(value: string | undefined, flag = "--site"): strin
   return u.toString().replace(/\/+$/, "");
 }
 
-async function readToken(ctx: AppContext, name: string, opts: LoginOptions): Promise<{ token: string; fromEnv: boolean }> {
+async function readToken(ctx: AppContext, name: string, opts: LoginOptions, label: string): Promise<{ token: string; fromEnv: boolean }> {
   if (opts.token) return { token: opts.token, fromEnv: false };
   if (opts.tokenStdin) {
     const token = (await readStdin()).trim();
@@ -247,11 +261,11 @@ async function readToken(ctx: AppContext, name: string, opts: LoginOptions): Pro
   if (env) return { token: env, fromEnv: true };
   if (!ctx.io.canPrompt()) {
     throw new UsageError("no API token given", {
-      hint: `pipe it in with --token-stdin (e.g. \`pmsync login jira --site … --email … --token-stdin < token.txt\`) or set ${envVarName(name)}`,
+      hint: `pipe it in with --token-stdin (e.g. \`pmsync login ${opts.provider} … --token-stdin < token.txt\`) or set ${envVarName(name)}`,
     });
   }
   const { password } = await import("@inquirer/prompts");
-  const token = (await password({ message: "Jira API token (https://id.atlassian.com/manage-profile/security/api-tokens):", mask: "*" })).trim();
+  const token = (await password({ message: `${label}:`, mask: "*" })).trim();
   if (!token) throw new UsageError("no token entered");
   return { token, fromEnv: false };
 }

@@ -24,16 +24,37 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => Date;
+  /**
+   * The provider's reading of a non-2xx response, asked before the generic rules: GitHub's 403
+   * with `x-ratelimit-remaining: 0`, Linear's HTTP 400 `RATELIMITED`. Null = the generic rules.
+   */
+  classify?: ResponseClassifier;
 }
 
+/** A provider's verdict on an error response: retry it (after `waitMs`, null = backoff). */
+export interface RetryVerdict {
+  retry: true;
+  rateLimited: boolean;
+  waitMs: number | null;
+  reason: string;
+}
+export type ResponseClassifier = (res: { status: number; headers: Record<string, string>; text: string; now: Date }) => RetryVerdict | null;
+
 export interface RequestSpec {
-  method: "GET" | "POST" | "PUT" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Path relative to the base URL, or an absolute URL. */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   /** Class of endpoint for the usage report, e.g. `search`. */
   endpoint: string;
+  /** Extra headers for this request (e.g. `If-None-Match`). */
+  headers?: Record<string, string>;
+  /**
+   * Non-2xx statuses the caller handles itself (e.g. 304 Not Modified, 404/410 for a deleted
+   * issue): returned as a response with `data` undefined instead of raising an error.
+   */
+  accept?: readonly number[];
 }
 
 export interface JsonResponse<T> {
@@ -48,13 +69,13 @@ const BASE_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 
 type Attempt =
-  | { kind: "ok"; status: number; headers: Record<string, string>; text: string }
+  | { kind: "ok"; status: number; headers: Record<string, string>; text: string; accepted?: boolean }
   | { kind: "retry"; reason: string; waitMs: number | null; rateLimited: boolean; bodyProblem: boolean }
   | { kind: "fail"; error: Error };
 
 export class HttpClient {
-  private readonly opts: Required<Omit<HttpClientOptions, "dispatcher" | "log">> &
-    Pick<HttpClientOptions, "dispatcher" | "log">;
+  private readonly opts: Required<Omit<HttpClientOptions, "dispatcher" | "log" | "classify">> &
+    Pick<HttpClientOptions, "dispatcher" | "log" | "classify">;
 
   constructor(options: HttpClientOptions) {
     this.opts = {
@@ -93,6 +114,10 @@ export class HttpClient {
         throw result.error;
       }
       if (result.kind === "ok") {
+        if (result.accepted) {
+          this.opts.usage.record(outcome);
+          return { status: result.status, headers: result.headers, data: undefined as T };
+        }
         const parsed = this.parse<T>(result, shown);
         if (parsed.ok) {
           this.opts.usage.record(outcome);
@@ -168,7 +193,7 @@ export class HttpClient {
 
   private async attempt(spec: RequestSpec, url: string, shown: string, isRetry: boolean): Promise<{ result: Attempt; outcome: RequestOutcome }> {
     const started = performance.now();
-    const headers: Record<string, string> = { accept: "application/json", ...this.opts.headers() };
+    const headers: Record<string, string> = { accept: "application/json", ...this.opts.headers(), ...spec.headers };
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
@@ -212,7 +237,14 @@ export class HttpClient {
       if (status >= 200 && status < 300) {
         return done({ kind: "ok", status, headers: resHeaders, text });
       }
+      if (spec.accept?.includes(status)) {
+        return done({ kind: "ok", status, headers: resHeaders, text, accepted: true });
+      }
       outcome.error = true;
+      const verdict = this.opts.classify?.({ status, headers: resHeaders, text, now: this.opts.now() });
+      if (verdict) {
+        return done({ kind: "retry", reason: verdict.reason, waitMs: verdict.waitMs, rateLimited: verdict.rateLimited, bodyProblem: false });
+      }
       if (status === 429 || status === 503 || (status >= 500 && status <= 599)) {
         const retryAfter = parseRetryAfter(resHeaders["retry-after"], this.opts.now());
         const rateLimited = status === 429 || retryAfter !== null;

@@ -45,6 +45,7 @@ export function connectionHttp(args: {
     timeoutMs: s.timeoutMs ?? HTTP_DEFAULTS.timeoutMs,
     maxRetries: s.maxRetries ?? HTTP_DEFAULTS.maxRetries,
     maxRetryWaitMs: s.maxRetryWaitMs ?? HTTP_DEFAULTS.maxRetryWaitMs,
+    ...(mod.classifyResponse ? { classify: mod.classifyResponse } : {}),
     secrets: [args.secret.token, args.secret.refresh_token ?? "", ...Object.values(headers)].filter(Boolean),
   });
 }

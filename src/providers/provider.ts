@@ -2,7 +2,7 @@
 // engine (src/core/engine.ts) knows the cache. Between them flow pages of normalised records,
 // each with the raw payload it came from.
 
-import type { HttpClient } from "../http/client.js";
+import type { HttpClient, ResponseClassifier } from "../http/client.js";
 import type { ConnectionConfig } from "../config.js";
 import type { Secret } from "../auth/credentials.js";
 
@@ -93,6 +93,32 @@ export interface Provider {
    * fixVersions), for the change log. Values are JSON text.
    */
   rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[];
+  /** The unified fields this provider can write (SPEC §5.4). */
+  readonly editableFields: ReadonlySet<EditableField>;
+  /** Re-reads one issue by key (push reads the remote value first); null when it is gone. */
+  fetchIssue(key: string): Promise<PulledRecord | null>;
+  /**
+   * Writes unified field values to the tracker, each through the provider's own mechanism
+   * (Jira transitions, GitHub state + state_reason, Linear stateId, Redmine status_id). Names
+   * are resolved (status, priority, assignee); one that does not exist is a UsageError naming
+   * the choices. Tracker refusals become RemoteError with the tracker's message.
+   */
+  writeIssue(current: PulledRecord, writes: FieldWrite[]): Promise<void>;
+}
+
+export type EditableField = "title" | "description" | "status" | "priority" | "assignee" | "labels" | "due_date" | "story_points";
+
+/**
+ * A value in unified terms, as the export shows it: title/description/status/priority text,
+ * assignee as the export's `assignee` column shows it (display name or login; an email or
+ * account id is also accepted), labels as the complete new list, due_date `YYYY-MM-DD`,
+ * story_points a number. null clears the field.
+ */
+export type FieldValue = string | number | string[] | null;
+
+export interface FieldWrite {
+  field: EditableField;
+  value: FieldValue;
 }
 
 export interface FieldChange {
@@ -108,9 +134,28 @@ export interface ProviderContext {
   http: HttpClient;
 }
 
+/** What `pmsync login <provider>` with a token needs and what it defaults to. */
+export interface TokenLoginSpec {
+  /** Prompt text for the token, with where to create one. */
+  tokenLabel: string;
+  /** The site used when --site is not given (GitHub: https://github.com); absent = required. */
+  defaultSite?: string;
+  /** Where API calls go for a site when --api-url is not given (github.com → api.github.com). */
+  defaultApiUrl?(site: string): string | undefined;
+  /** Jira's Basic auth needs the account email. */
+  needsEmail: boolean;
+  /** What a `--project` value names here, for help and errors ("repository owner/name"). */
+  projectNoun: string;
+  /** Checks and normalises a `--project` value; throws UsageError when it is malformed. */
+  normaliseProject?(value: string): string;
+}
+
 export interface ProviderModule {
   /** Builds a provider for a saved connection. */
   create(ctx: ProviderContext): Provider;
+  readonly login: TokenLoginSpec;
+  /** The provider's rate-limit signals beyond 429/Retry-After (see HttpClientOptions.classify). */
+  readonly classifyResponse?: ResponseClassifier;
   /** The base URL API calls go to, from the connection's settings. */
   apiBaseUrl(config: ConnectionConfig): string;
   /** Turns a secret into request headers. */

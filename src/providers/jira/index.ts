@@ -4,7 +4,7 @@
 
 import { canonicalJson } from "../../core/hash.js";
 import { RemoteError } from "../../errors.js";
-import type { FieldChange, FieldDef, Identity, Page, Provider, ProviderContext, ProviderModule, PullRequest } from "../provider.js";
+import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest } from "../provider.js";
 import { jiraApiBaseUrl, jiraAuthHeaders } from "./auth.js";
 import { JiraClient, SEARCH_PAGE_SIZE, type JiraSearchPage } from "./client.js";
 import { knownFields, requestedFields, toFieldDef } from "./fields.js";
@@ -75,6 +75,15 @@ class JiraProvider implements Provider {
     }
   }
 
+  // Replaced by src/providers/jira/writes.ts (in progress this session).
+  readonly editableFields: ReadonlySet<EditableField> = new Set();
+  async fetchIssue(_key: string): Promise<PulledRecord | null> {
+    throw new RemoteError("Jira writes are not available yet");
+  }
+  async writeIssue(_current: PulledRecord, _writes: FieldWrite[]): Promise<void> {
+    throw new RemoteError("Jira writes are not available yet");
+  }
+
   rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {
     const a = ((oldRaw as { fields?: Record<string, unknown> })?.fields ?? {}) as Record<string, unknown>;
     const b = ((newRaw as { fields?: Record<string, unknown> })?.fields ?? {}) as Record<string, unknown>;
@@ -91,6 +100,11 @@ class JiraProvider implements Provider {
 
 export const jira: ProviderModule = {
   create: (ctx) => new JiraProvider(ctx),
+  login: {
+    tokenLabel: "Jira API token (https://id.atlassian.com/manage-profile/security/api-tokens)",
+    needsEmail: true,
+    projectNoun: "project key",
+  },
   apiBaseUrl: jiraApiBaseUrl,
   authHeaders: jiraAuthHeaders,
 };
