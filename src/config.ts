@@ -22,6 +22,8 @@ export interface ConnectionConfig {
   options?: Record<string, string>;
   enabled: boolean;
   disabled_reason?: string;
+  /** Failed syncs in a row after which the connection is disabled (default 5; 0 = never). */
+  auto_disable_after?: number;
   /** Where the secret was saved at login. */
   secret_store: "keychain" | "file" | "env";
   /** OAuth settings (no secrets): endpoints, client id, the fixed callback port, Jira's cloud id. */
@@ -91,6 +93,8 @@ export function saveConfig(paths: Paths, cfg: ConfigFile): void {
   chmodSync(tmp, 0o600);
   renameSync(tmp, paths.config);
 }
+
+export const DEFAULT_AUTO_DISABLE_AFTER = 5;
 
 export function getConnection(cfg: ConfigFile, name: string): ConnectionConfig {
   const conn = cfg.connections[name];

@@ -40,6 +40,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number, 0 or more");
+  return n;
+}
+
 function httpSettings(o: { timeout?: number; maxRetryWait?: number }): Partial<HttpSettings> {
   const s: Partial<HttpSettings> = {};
   if (o.timeout !== undefined) s.timeoutMs = o.timeout * 1000;
@@ -119,7 +125,7 @@ Examples:
     .option("--purge", "also delete its cached issues and history")
     .action(async (name: string, o, cmd: Command) => (await import("../commands/logout.js")).logout(getCtx(cmd), name, Boolean(o.purge)));
 
-  const connections = program.command("connections").description("list, show and remove connections");
+  const connections = program.command("connections").description("list, show, enable, disable, change and remove connections");
   connections
     .command("list", { isDefault: true })
     .description("list connections")
@@ -129,6 +135,28 @@ Examples:
     .argument("<name>")
     .description("show one connection's settings and sync state")
     .action(async (name: string, _o, cmd: Command) => (await import("../commands/connections.js")).showConnection(getCtx(cmd), name));
+  connections
+    .command("enable")
+    .argument("<name>")
+    .description("turn a connection back on (also after it was disabled for failing) and clear its failure count")
+    .action(async (name: string, _o, cmd: Command) => (await import("../commands/connections.js")).setEnabled(getCtx(cmd), name, true));
+  connections
+    .command("disable")
+    .argument("<name>")
+    .description("make `pmsync sync` skip a connection")
+    .action(async (name: string, _o, cmd: Command) => (await import("../commands/connections.js")).setEnabled(getCtx(cmd), name, false));
+  connections
+    .command("set")
+    .argument("<name>")
+    .option("--projects <list>", "comma-separated projects in scope (empty string: everything the account can see)")
+    .option("--auto-disable-after <n>", "disable after this many failed syncs in a row (default 5; 0 = never)", nonNegativeInt)
+    .description("change a connection's scope or failure threshold without logging in again")
+    .action(async (name: string, o, cmd: Command) =>
+      (await import("../commands/connections.js")).setConnection(getCtx(cmd), name, {
+        ...(o.projects !== undefined ? { projects: String(o.projects).split(",").map((p: string) => p.trim()).filter(Boolean) } : {}),
+        ...(o.autoDisableAfter !== undefined ? { autoDisableAfter: o.autoDisableAfter } : {}),
+      }),
+    );
   connections
     .command("remove")
     .argument("<name>")
@@ -163,8 +191,10 @@ Examples:
     .command("status")
     .description("per connection: login, last sync, cursor, issues by status category, warnings")
     .argument("[names...]")
-    .action(async (names: string[], _o, cmd: Command) => {
-      await (await import("../commands/status.js")).status(getCtx(cmd), names);
+    .option("--stale-after <span>", "warn when the last successful sync is older than this (e.g. 6h, 2d)", "24h")
+    .addHelpText("after", "\nExit 3 when a connection is unhealthy (disabled, last sync failed, never synced, no credentials): usable from monitoring.")
+    .action(async (names: string[], o, cmd: Command) => {
+      await (await import("../commands/status.js")).status(getCtx(cmd), names, o.staleAfter);
     });
 
   program
@@ -174,6 +204,16 @@ Examples:
     .option("--days <n>", "how many days back (default 7)", positiveInt, 7)
     .action(async (names: string[], o, cmd: Command) => {
       await (await import("../commands/usage.js")).usage(getCtx(cmd), names, o.days);
+    });
+
+  program
+    .command("changes")
+    .description("what syncs changed in the cache: per issue, each field old → new")
+    .argument("[names...]", "connections (default: all)")
+    .option("--since <when>", "a span like 1d, 12h, 2w, or an ISO date/time", "1d")
+    .addHelpText("after", "\nExamples:\n  pmsync changes --since 12h\n  pmsync changes jira --since 2026-11-01 --json")
+    .action(async (names: string[], o, cmd: Command) => {
+      await (await import("../commands/changes.js")).changes(getCtx(cmd), names, o.since);
     });
 
   program

@@ -1,9 +1,12 @@
 // `pmsync connections [list|show N|remove N]`.
 
 import type { AppContext } from "../cli/context.js";
+import { DEFAULT_AUTO_DISABLE_AFTER, loadConfig } from "../config.js";
+import { providerModule } from "../providers/registry.js";
 import { printTable } from "../cli/table.js";
 import { envVarName } from "../auth/credentials.js";
 import type { Store } from "../store/db.js";
+import { UsageError } from "../errors.js";
 
 function secretWhere(name: string, store: string): string {
   return process.env[envVarName(name)] ? `env (${envVarName(name)})` : store;
@@ -78,4 +81,57 @@ export function purgeConnectionData(store: Store, name: string): number {
     }
   }).immediate();
   return purged;
+}
+
+/**
+ * Turns a connection on or off. Enabling also clears the failure count, so one more failure does
+ * not disable it again at once. Reads config.json afresh: a long sync may have run since.
+ */
+export async function updateEnabled(ctx: AppContext, name: string, enabled: boolean, reason?: string): Promise<string | null> {
+  ctx.connection(name);
+  const cfg = loadConfig(ctx.paths);
+  const c = cfg.connections[name]!;
+  c.enabled = enabled;
+  if (enabled) delete c.disabled_reason;
+  else c.disabled_reason = reason ?? `disabled by hand at ${new Date().toISOString()}`;
+  c.updated_at = new Date().toISOString();
+  ctx.saveConfig(cfg);
+  if (enabled) {
+    const store = await ctx.store();
+    store.sqlite.prepare("UPDATE sync_state SET consecutive_failures = 0 WHERE connection = ?").run(name);
+  }
+  return c.disabled_reason ?? null;
+}
+
+/** `connections enable|disable N`. */
+export async function setEnabled(ctx: AppContext, name: string, enabled: boolean): Promise<void> {
+  const reason = await updateEnabled(ctx, name, enabled);
+  if (ctx.io.json) return ctx.io.printJson({ connection: name, enabled, disabled_reason: reason });
+  ctx.io.out(enabled ? `Enabled "${name}": the next \`pmsync sync\` includes it.` : `Disabled "${name}": \`pmsync sync\` skips it until \`pmsync connections enable ${name}\`.`);
+}
+
+export interface SetOptions {
+  projects?: string[];
+  autoDisableAfter?: number;
+}
+
+/** `connections set N --projects a,b --auto-disable-after K`: settings that need no new login. */
+export async function setConnection(ctx: AppContext, name: string, opts: SetOptions): Promise<void> {
+  ctx.connection(name);
+  const cfg = loadConfig(ctx.paths);
+  const c = cfg.connections[name]!;
+  if (opts.projects === undefined && opts.autoDisableAfter === undefined) {
+    throw new UsageError("nothing to set", { hint: "give --projects a,b (empty for all) and/or --auto-disable-after N" });
+  }
+  if (opts.projects !== undefined) {
+    const spec = providerModule(c.provider).login;
+    c.projects = opts.projects.map((p) => (spec.normaliseProject ? spec.normaliseProject(p) : p));
+  }
+  if (opts.autoDisableAfter !== undefined) c.auto_disable_after = opts.autoDisableAfter;
+  c.updated_at = new Date().toISOString();
+  ctx.saveConfig(cfg);
+  const result = { connection: name, projects: c.projects, auto_disable_after: c.auto_disable_after ?? DEFAULT_AUTO_DISABLE_AFTER };
+  if (ctx.io.json) return ctx.io.printJson(result);
+  ctx.io.out(`Updated "${name}": projects ${result.projects.join(", ") || "(all)"}; disabled after ${result.auto_disable_after || "no"} failed syncs in a row.`);
+  if (opts.projects !== undefined) ctx.io.info("The next `pmsync sync --full` brings the cache in line with the new scope.");
 }

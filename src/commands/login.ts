@@ -49,7 +49,8 @@ export interface LoginResult {
   secret_store: "keychain" | "file" | "env";
 }
 
-export async function login(ctx: AppContext, opts: LoginOptions): Promise<LoginResult> {
+export async function login(ctx: AppContext, options: LoginOptions): Promise<LoginResult> {
+  let opts = options;
   const mod = providerModule(opts.provider);
   const name = validateConnectionName(opts.name ?? opts.provider);
   const cfg = ctx.config();
@@ -62,6 +63,7 @@ export async function login(ctx: AppContext, opts: LoginOptions): Promise<LoginR
     throw new UsageError(`OAuth login is not available for ${opts.provider} yet`, { hint: `use a token: pmsync login ${opts.provider} --token-stdin` });
   }
 
+  opts = await askMissing(ctx, name, opts, previous);
   const usage = newUsage();
   const countUsage = async () => {
     // Every request counts in usage (the who-am-I call too), even when the login fails.
@@ -98,6 +100,53 @@ export async function login(ctx: AppContext, opts: LoginOptions): Promise<LoginR
 }
 
 type Credential = { conn: ConnectionConfig; secret: Secret };
+
+/** Providers whose login can go through the browser (OAuth) as well as with a token. */
+const OAUTH_PROVIDERS = new Set(["jira"]);
+
+/**
+ * At a terminal, asks for what the flags did not say: the login method (where the provider offers
+ * both), the site and the email. Without a terminal nothing is asked; the checks further on name
+ * the missing flag instead (SPEC §3: prompts only when stdin and stdout are TTYs).
+ */
+async function askMissing(ctx: AppContext, name: string, opts: LoginOptions, previous: ConnectionConfig | undefined): Promise<LoginOptions> {
+  const decided = opts.oauth || opts.tokenStdin || opts.token !== undefined || Boolean(process.env[envVarName(name)]);
+  if (!ctx.io.canPrompt() || decided) return opts;
+  const { select, input } = await import("@inquirer/prompts");
+  const out = { ...opts };
+  if (OAUTH_PROVIDERS.has(opts.provider)) {
+    const method = await select({
+      message: "How do you want to log in?",
+      choices: [
+        { name: "API token", value: "token", description: "an API token you create in your account settings; works on any machine" },
+        { name: "OAuth in the browser", value: "oauth", description: "approve pmsync in the browser; needs an OAuth app's client id and secret" },
+      ],
+      default: previous?.auth === "oauth" ? "oauth" : "token",
+    });
+    out.oauth = method === "oauth";
+  }
+  const spec = providerModule(opts.provider).login;
+  if (out.oauth) {
+    if (!out.clientId && !previous?.oauth?.client_id) out.clientId = (await input({ message: "OAuth client id:", required: true })).trim();
+    return out;
+  }
+  if (!out.site && !previous?.site && !spec.defaultSite) {
+    out.site = (await input({ message: "Site URL (e.g. https://your-team.atlassian.net):", required: true, validate: siteProblem })).trim();
+  }
+  if (spec.needsEmail && !out.email && !previous?.email) {
+    out.email = (await input({ message: "Account email:", required: true, validate: (v) => (/^\S+@\S+$/.test(v.trim()) ? true : "an email address, e.g. me@example.com") })).trim();
+  }
+  return out;
+}
+
+function siteProblem(value: string): true | string {
+  try {
+    normaliseSite(value.trim());
+    return true;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 /** Where the secret will go, decided before any network call so a missing keychain fails fast. */
 function secretStore(ctx: AppContext, name: string, opts: LoginOptions, fromEnv: boolean): ConnectionConfig["secret_store"] {

@@ -3,11 +3,13 @@
 
 import { envVarName } from "../auth/credentials.js";
 import type { AppContext } from "../cli/context.js";
-import { ExitCode, ExitWithCode } from "../errors.js";
+import { ExitCode, ExitWithCode, UsageError } from "../errors.js";
+import { DEFAULT_AUTO_DISABLE_AFTER } from "../config.js";
+import { parseSince } from "../core/time.js";
 import { loginHint } from "../providers/http.js";
 import type { SyncRunRow } from "../store/schema.js";
 
-const STALE_AFTER_MS = 24 * 3_600_000;
+export const DEFAULT_STALE_AFTER = "24h";
 
 export interface ConnectionStatus {
   connection: string;
@@ -31,6 +33,9 @@ export interface ConnectionStatus {
   last_success_at: string | null;
   cursor: string | null;
   consecutive_failures: number;
+  /** Failed syncs in a row that disable the connection (0 = never). */
+  auto_disable_after: number;
+  disabled_reason: string | null;
   issues: Record<string, number>;
   deleted_issues: number;
   pending_changes: number;
@@ -43,7 +48,9 @@ export interface ConnectionStatus {
   warnings: string[];
 }
 
-export async function status(ctx: AppContext, names: string[]): Promise<ConnectionStatus[]> {
+export async function status(ctx: AppContext, names: string[], staleAfter = DEFAULT_STALE_AFTER): Promise<ConnectionStatus[]> {
+  const staleFrom = parseSince(staleAfter);
+  if (staleFrom === null || !/^\d+\s*[mhdw]$/i.test(staleAfter.trim())) throw new UsageError(`--stale-after "${staleAfter}" is not a span like 6h, 1d or 2w`);
   const cfg = ctx.config();
   const selected = names.length ? names : Object.keys(cfg.connections);
   for (const n of selected) ctx.connection(n);
@@ -64,10 +71,13 @@ export async function status(ctx: AppContext, names: string[]): Promise<Connecti
     const review = sqlite.prepare("SELECT count(*) FROM field_mappings WHERE connection = ? AND state IN ('suggested', 'unmapped')").pluck().get(name) as number;
 
     const warnings: string[] = [];
-    if (!c.enabled) warnings.push(`disabled${c.disabled_reason ? `: ${c.disabled_reason}` : ""}`);
+    if (!c.enabled) warnings.push(`disabled${c.disabled_reason ? `: ${c.disabled_reason}` : ""}; \`pmsync connections enable ${name}\` turns it back on`);
     if (last?.status === "failed") warnings.push(`last sync failed: ${last.error ?? "unknown error"}`);
     if (!lastOk) warnings.push("never synced successfully");
-    else if (Date.now() - Date.parse(lastOk) > STALE_AFTER_MS) warnings.push(`stale: last successful sync ${lastOk}`);
+    else if (Date.parse(lastOk) < staleFrom) warnings.push(`stale: last successful sync ${lastOk} (older than ${staleAfter})`);
+    const failures = state?.consecutive_failures ?? 0;
+    const limit = c.auto_disable_after ?? DEFAULT_AUTO_DISABLE_AFTER;
+    if (c.enabled && failures > 0) warnings.push(`${failures} failed sync(s) in a row${limit > 0 ? `; disabled automatically at ${limit}` : ""}`);
     if (c.secret_store === "file") warnings.push("the token is stored in plain text (--insecure-storage)");
     const envSet = Boolean(process.env[envVarName(name)]);
     // Where the secret really is now (env wins), and its expiry. Keychain reads are bounded.
@@ -115,7 +125,9 @@ export async function status(ctx: AppContext, names: string[]): Promise<Connecti
         : null,
       last_success_at: lastOk,
       cursor: state?.cursor ?? null,
-      consecutive_failures: state?.consecutive_failures ?? 0,
+      consecutive_failures: failures,
+      auto_disable_after: limit,
+      disabled_reason: c.enabled ? null : (c.disabled_reason ?? null),
       issues: Object.fromEntries(byCat.map((r) => [r.cat, r.n])),
       deleted_issues: deleted,
       pending_changes: pending.filter((p) => p.state !== "conflict").reduce((a, p) => a + p.n, 0),
@@ -141,7 +153,7 @@ function print(ctx: AppContext, list: ConnectionStatus[]): void {
     const line = (k: string, v: string) => io.out(`  ${k.padEnd(16)} ${v}`);
     const expiry = s.token_expires_at ? ` · access token until ${s.token_expires_at}${s.token_refreshes ? " (refreshed automatically)" : ""}` : "";
     line("account", `${s.account ?? "unknown"} · ${s.auth} in ${s.secret_store}${expiry}`);
-    line("enabled", s.enabled ? "yes" : "no");
+    line("enabled", s.enabled ? "yes" : io.paint("red", `no${s.disabled_reason ? ` (${s.disabled_reason})` : ""}`));
     if (s.last_sync) {
       const l = s.last_sync;
       line(

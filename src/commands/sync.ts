@@ -9,6 +9,7 @@ import { inProcessPages, workerPages } from "../core/page-source.js";
 import { errorMessage, ExitCode, ExitWithCode, PmsyncError, UsageError, type ExitCodeValue, exitCodeOf } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
 import { SyncStore } from "../store/sync-store.js";
+import { DEFAULT_AUTO_DISABLE_AFTER, type ConnectionConfig } from "../config.js";
 
 export interface SyncCommandOptions {
   names: string[];
@@ -69,6 +70,7 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
       spinner?.stop();
     }
     runs.push(result.summary);
+    if (result.summary.status === "failed" && !opts.dryRun) await autoDisable(ctx, store, name, conn, result.summary);
     if (result.error !== undefined) {
       codes.push(exitCodeOf(result.error));
       const hint = result.error instanceof PmsyncError ? result.error.hint : undefined;
@@ -92,6 +94,25 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
     throw new ExitWithCode(unique.length === 1 ? unique[0]! : ExitCode.failure);
   }
   return result;
+}
+
+/**
+ * Counts a failed run (the engine counts its own; failures before it ran, such as missing
+ * credentials, are counted here) and disables the connection after N in a row, so a broken
+ * connection stops using API budget and `status` says why (SPEC §5.3).
+ */
+async function autoDisable(ctx: AppContext, store: SyncStore, name: string, conn: ConnectionConfig, run: RunSummary): Promise<void> {
+  if (run.mode === null) {
+    store.upsertConnection(name, conn.provider, conn.site);
+    store.recordOutcome(name, false, null);
+  }
+  const limit = conn.auto_disable_after ?? DEFAULT_AUTO_DISABLE_AFTER;
+  const failures = store.state(name)?.consecutive_failures ?? 0;
+  if (limit <= 0 || failures < limit) return;
+  const reason = `${failures} failed syncs in a row (last: ${run.error ?? "unknown error"}) at ${new Date().toISOString()}`;
+  const { updateEnabled } = await import("./connections.js");
+  await updateEnabled(ctx, name, false, reason);
+  if (!ctx.io.json) ctx.io.warn(`${name}: disabled after ${failures} failed syncs in a row; \`pmsync connections enable ${name}\` turns it back on`);
 }
 
 function report(ctx: AppContext, r: RunSummary): void {
