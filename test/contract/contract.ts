@@ -11,7 +11,7 @@ import type { ConnectionConfig } from "../../src/config.js";
 import { UsageRecorder } from "../../src/http/usage.js";
 import type { FakeTracker, StartFake } from "../../src/providers/fake.js";
 import { connectionHttp } from "../../src/providers/http.js";
-import type { Provider } from "../../src/providers/provider.js";
+import type { FieldWrite, Provider } from "../../src/providers/provider.js";
 import { providerModule } from "../../src/providers/registry.js";
 import { UsageError } from "../../src/errors.js";
 import { runCli, scalar, syncJson, tempHome, query } from "../helpers/cli.js";
@@ -162,14 +162,17 @@ export function providerContract(startFake: StartFake): void {
       expect(titleOf(home, keys[2]!)).toBe("not seen yet");
     });
 
-    it("writes title, status, priority, assignee, labels and due date; bad names are clear errors", async () => {
+    it("writes each editable field (title, description, status, priority, assignee, labels, due date); bad names and unsupported fields are clear errors", async () => {
       await loginFake(home, fake);
       const provider = providerFor(home, fake);
+      const editable = provider.editableFields;
+      // Every tracker can change these; the rest only where the tracker has the field at all.
+      for (const f of ["title", "description", "status", "assignee"] as const) expect(editable.has(f), f).toBe(true);
       const key = keys[10]!;
       const current = await provider.fetchIssue(key);
       expect(current?.issue.key).toBe(key);
       const v = fake.vocabulary;
-      await provider.writeIssue(current!, [
+      const wanted: FieldWrite[] = [
         { field: "title", value: "Written by pmsync" },
         { field: "description", value: "First line\nSecond line" },
         { field: "status", value: v.inProgressStatus },
@@ -177,24 +180,28 @@ export function providerContract(startFake: StartFake): void {
         { field: "assignee", value: v.users[0]! },
         { field: "labels", value: ["pmsync", "contract"] },
         { field: "due_date", value: "2027-03-04" },
-      ]);
-      expect(fake.view(key)).toMatchObject({
-        title: "Written by pmsync",
-        status: v.inProgressStatus,
-        priority: v.priorities[0],
-        assignee: v.users[0],
-        due_date: "2027-03-04",
-      });
-      expect([...fake.view(key)!.labels].sort()).toEqual(["contract", "pmsync"]);
-      expect(fake.view(key)!.description).toContain("Second line");
+      ];
+      await provider.writeIssue(current!, wanted.filter((w) => editable.has(w.field)));
+      const view = fake.view(key)!;
+      expect(view).toMatchObject({ title: "Written by pmsync", status: v.inProgressStatus, assignee: v.users[0] });
+      expect(view.description).toContain("Second line");
+      if (editable.has("priority")) expect(view.priority).toBe(v.priorities[0]);
+      if (editable.has("due_date")) expect(view.due_date).toBe("2027-03-04");
+      if (editable.has("labels")) expect([...view.labels].sort()).toEqual(["contract", "pmsync"]);
       const after = await provider.fetchIssue(key);
-      expect(after?.issue).toMatchObject({ title: "Written by pmsync", status: v.inProgressStatus, assignee: v.users[0], due_date: "2027-03-04" });
+      expect(after?.issue).toMatchObject({ title: "Written by pmsync", status: v.inProgressStatus, assignee: v.users[0] });
+      if (editable.has("due_date")) expect(after?.issue.due_date).toBe("2027-03-04");
 
-      await provider.writeIssue(after!, [{ field: "status", value: v.doneStatus }, { field: "labels", value: [] }, { field: "due_date", value: null }]);
-      expect(fake.view(key)).toMatchObject({ status: v.doneStatus, labels: [], due_date: null });
+      const clear: FieldWrite[] = [{ field: "status", value: v.doneStatus }, { field: "labels", value: [] }, { field: "due_date", value: null }];
+      await provider.writeIssue(after!, clear.filter((w) => editable.has(w.field)));
+      expect(fake.view(key)!.status).toBe(v.doneStatus);
+      if (editable.has("labels")) expect(fake.view(key)!.labels).toEqual([]);
+      if (editable.has("due_date")) expect(fake.view(key)!.due_date).toBeNull();
 
       await expect(provider.writeIssue(after!, [{ field: "status", value: "No Such Status" }])).rejects.toBeInstanceOf(UsageError);
       await expect(provider.writeIssue(after!, [{ field: "assignee", value: "nobody-by-this-name" }])).rejects.toBeInstanceOf(UsageError);
+      const unsupported = wanted.find((w) => !editable.has(w.field));
+      if (unsupported) await expect(provider.writeIssue(after!, [unsupported])).rejects.toBeInstanceOf(UsageError);
       fake.remove(keys[11]!);
       expect(await provider.fetchIssue(keys[11]!)).toBeNull();
     });
