@@ -188,6 +188,72 @@ Examples:
     });
 
   program
+    .command("edit")
+    .description("queue a local change to an issue (nothing is sent until `pmsync push`)")
+    .argument("<key>", "the issue, e.g. PROJ-123, owner/repo#12, ENG-7, #42")
+    .option("--connection <name>", "the connection, when the key exists in several")
+    .option("--set <field=value>", "title, description, status, priority, assignee, labels (a;b), due_date (YYYY-MM-DD), story_points; empty value clears (repeatable)", collect, [])
+    .option("--add-label <label>", "add a label (repeatable)", collect, [])
+    .option("--remove-label <label>", "remove a label (repeatable)", collect, [])
+    .option("--dry-run", "show the change without queuing it")
+    .addHelpText("after", `
+Examples:
+  pmsync edit PROJ-12 --set status="In Progress" --set assignee="Ada Lovelace"
+  pmsync edit PROJ-12 --add-label urgent --remove-label later
+  pmsync edit PROJ-12 --set due_date=   # clears the due date`)
+    .action(async (key: string, o, cmd: Command) => {
+      await (await import("../commands/edit.js")).edit(getCtx(cmd), {
+        key,
+        ...(o.connection ? { connection: o.connection } : {}),
+        set: o.set,
+        addLabels: o.addLabel,
+        removeLabels: o.removeLabel,
+        dryRun: Boolean(o.dryRun),
+      });
+    });
+
+  program
+    .command("import")
+    .description("queue the differences between an edited export (csv, json, ndjson) and the cache")
+    .argument("<file>", "a file written by `pmsync export` and edited (the format comes from its extension)")
+    .option("--dry-run", "show what would be queued, queue nothing")
+    .addHelpText("after", "\nThe whole file is checked first: one invalid cell rejects it, naming row and column, and nothing is queued.\nRead-only columns (created_at, status_category, …) are ignored.")
+    .action(async (file: string, o, cmd: Command) => {
+      await (await import("../commands/import.js")).importFile(getCtx(cmd), file, Boolean(o.dryRun));
+    });
+
+  program
+    .command("pending")
+    .description("list queued local changes and conflicts")
+    .argument("[names...]", "connections (default: all)")
+    .action(async (names: string[], _o, cmd: Command) => {
+      await (await import("../commands/pending.js")).pending(getCtx(cmd), names);
+    });
+
+  program
+    .command("discard")
+    .description("drop queued changes of the named issues")
+    .argument("[keys...]")
+    .option("--all", "drop every queued change")
+    .option("--connection <name>", "only in this connection")
+    .action(async (keys: string[], o, cmd: Command) => {
+      await (await import("../commands/pending.js")).discard(getCtx(cmd), keys, { all: Boolean(o.all), ...(o.connection ? { connection: o.connection } : {}) });
+    });
+
+  program
+    .command("push")
+    .description("send queued changes; a field the tracker also changed is a conflict and is not written")
+    .argument("[names...]", "connections (default: all with queued changes)")
+    .option("--dry-run", "show what would be written, send nothing")
+    .option("--force", "write even where the tracker changed the field since the edit")
+    .option("--timeout <seconds>", "per-request timeout (default 60)", positiveSeconds)
+    .option("--max-retry-wait <seconds>", "total retry waiting per request (default 120)", positiveSeconds)
+    .addHelpText("after", "\nExit 5 when conflicts held changes back, 3 when some changes failed (they stay queued).")
+    .action(async (names: string[], o, cmd: Command) => {
+      await (await import("../commands/push.js")).push(getCtx(cmd), { names, dryRun: Boolean(o.dryRun), force: Boolean(o.force), http: httpSettings(o) });
+    });
+
+  program
     .command("status")
     .description("per connection: login, last sync, cursor, issues by status category, warnings")
     .argument("[names...]")

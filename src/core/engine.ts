@@ -34,7 +34,7 @@ export interface SyncProgress {
 export interface RunSummary {
   connection: string;
   provider: string;
-  mode: SyncMode | null;
+  mode: SyncMode | "push" | null;
   status: "ok" | "failed" | "skipped" | "locked";
   pulled: number;
   created: number;
