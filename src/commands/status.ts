@@ -74,7 +74,8 @@ export async function status(ctx: AppContext, names: string[], staleAfter = DEFA
     if (!c.enabled) warnings.push(`disabled${c.disabled_reason ? `: ${c.disabled_reason}` : ""}; \`pmsync connections enable ${name}\` turns it back on`);
     if (last?.status === "failed") warnings.push(`last sync failed: ${last.error ?? "unknown error"}`);
     if (!lastOk) warnings.push("never synced successfully");
-    else if (Date.parse(lastOk) < staleFrom) warnings.push(`stale: last successful sync ${lastOk} (older than ${staleAfter})`);
+    const stale = lastOk !== null && Date.parse(lastOk) < staleFrom;
+    if (stale) warnings.push(`stale: last successful sync ${lastOk} (older than ${staleAfter})`);
     const failures = state?.consecutive_failures ?? 0;
     const limit = c.auto_disable_after ?? DEFAULT_AUTO_DISABLE_AFTER;
     if (c.enabled && failures > 0) warnings.push(`${failures} failed sync(s) in a row${limit > 0 ? `; disabled automatically at ${limit}` : ""}`);
@@ -135,7 +136,7 @@ export async function status(ctx: AppContext, names: string[], staleAfter = DEFA
       mappings_to_review: review,
       token_expires_at: expiresAt,
       token_refreshes: refreshes,
-      healthy: c.enabled && last?.status !== "failed" && Boolean(lastOk) && hasSecret,
+      healthy: c.enabled && last?.status !== "failed" && Boolean(lastOk) && !stale && hasSecret,
       warnings,
     });
   }

@@ -2,6 +2,8 @@
 // syncs and `connections enable`, usage counts against the server's own counter, and each
 // report's output on a terminal (a real pty) and piped.
 
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxHandle } from "../../src/sandbox/index.js";
 import { loginSandbox, runCli, scalar, syncJson, tempHome } from "../helpers/cli.js";
@@ -113,6 +115,18 @@ describe("cron-grade operation", () => {
     expect(JSON.parse(scoped.stdout).projects).toEqual(["ALPHA"]);
     const none = await runCli(["connections", "set", "jira"], { home });
     expect(none.code).toBe(2);
+  });
+
+  it("status warns and exits 3 when the last good sync is older than --stale-after", async () => {
+    const { home } = await syncedHome(20);
+    expect((await runCli(["status", "--stale-after", "1h"], { home })).code).toBe(0);
+    const db = new Database(join(home, "pmsync.db"));
+    db.prepare("UPDATE sync_runs SET finished_at = '2026-01-01T00:00:00.000Z', started_at = '2026-01-01T00:00:00.000Z'").run();
+    db.close();
+    const r = await runCli(["status", "--stale-after", "2d", "--json"], { home });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).connections[0].warnings.join("\n")).toMatch(/stale: last successful sync 2026-01-01.* \(older than 2d\)/);
+    expect((await runCli(["status", "--stale-after", "soon"], { home })).code).toBe(2);
   });
 
   it("usage counts exactly the requests the server saw", async () => {
