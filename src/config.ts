@@ -27,7 +27,16 @@ export interface ConnectionConfig {
   /** Where the secret was saved at login. */
   secret_store: "keychain" | "file" | "env";
   /** OAuth settings (no secrets): endpoints, client id, the fixed callback port, Jira's cloud id. */
-  oauth?: { client_id: string; authorize_url: string; token_url: string; api_base: string; port: number; cloud_id?: string };
+  oauth?: {
+    client_id: string;
+    authorize_url: string;
+    token_url: string;
+    api_base: string;
+    port: number;
+    cloud_id?: string;
+    /** How the token endpoint takes parameters (default json; Linear: form). */
+    token_body?: "form" | "json";
+  };
   account?: { id: string; name: string; email: string | null; time_zone: string | null };
   created_at: string;
   updated_at: string;

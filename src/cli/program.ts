@@ -84,6 +84,7 @@ export function buildProgram(version: string, getCtx: (cmd: Command) => AppConte
     .option("--client-secret-stdin", "read the OAuth app's client secret from standard input")
     .option("--port <port>", "loopback callback port (Jira: the one registered for the app, default 9876; 0 = any)", portNumber)
     .option("--no-browser", "print the authorization URL instead of opening a browser")
+    .option("--device", "GitHub: log in with a code typed on any device (RFC 8628 device flow; no browser here)")
     .option("--authorize-url <url>", "OAuth authorization endpoint (default: the provider's)")
     .option("--token-url <url>", "OAuth token endpoint (default: the provider's)")
     .option("--callback-timeout <seconds>", "how long to wait for the browser (default 300)", positiveSeconds, 300)
@@ -112,6 +113,7 @@ Examples:
         clientSecretStdin: Boolean(o.clientSecretStdin),
         port: o.port,
         noBrowser: o.browser === false,
+        device: Boolean(o.device),
         authorizeUrl: o.authorizeUrl,
         tokenUrl: o.tokenUrl,
         callbackTimeoutS: o.callbackTimeout,

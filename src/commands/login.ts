@@ -8,6 +8,7 @@ import { newUsage } from "../cli/context.js";
 import { validateConnectionName, type ConnectionConfig } from "../config.js";
 import { CredentialStoreError, UsageError } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
+import type { OAuthSpec } from "../providers/provider.js";
 import { SyncStore } from "../store/sync-store.js";
 import { HttpClient } from "../http/client.js";
 import { JIRA_OAUTH, accessibleResources, chooseResource, gatewayUrl, jiraAuthorizeUrl } from "../providers/jira/oauth.js";
@@ -31,6 +32,8 @@ export interface LoginOptions {
   clientSecretStdin?: boolean;
   /** Given programmatically (the demo); never from a flag. */
   clientSecret?: string;
+  /** Device flow (RFC 8628): a code to type on any device; for machines without a browser. */
+  device?: boolean;
   /** The loopback callback port (Jira needs the registered one; 0 = any free port). */
   port?: number;
   noBrowser?: boolean;
@@ -58,9 +61,10 @@ export async function login(ctx: AppContext, options: LoginOptions): Promise<Log
   if (previous && previous.provider !== opts.provider) {
     throw new UsageError(`connection "${name}" is a ${previous.provider} connection`, { hint: "choose another --name" });
   }
+  if (opts.device) opts = { ...opts, oauth: true }; // the device flow is an OAuth login
   if (opts.oauth && opts.tokenStdin) throw new UsageError("--oauth and --token-stdin are two different logins: choose one");
-  if (opts.oauth && opts.provider !== "jira") {
-    throw new UsageError(`OAuth login is not available for ${opts.provider} yet`, { hint: `use a token: pmsync login ${opts.provider} --token-stdin` });
+  if (opts.oauth && opts.provider !== "jira" && !mod.oauth) {
+    throw new UsageError(`${opts.provider} has no OAuth login in pmsync`, { hint: `use a token: pmsync login ${opts.provider} --token-stdin` });
   }
 
   opts = await askMissing(ctx, name, opts, previous);
@@ -72,7 +76,11 @@ export async function login(ctx: AppContext, options: LoginOptions): Promise<Log
     sstore.flushUsage(name, usage.drain());
   };
   try {
-    const { conn, secret } = opts.oauth ? await oauthCredential(ctx, name, opts, previous, usage) : await tokenCredential(ctx, name, opts, previous);
+    const { conn, secret } = !opts.oauth
+      ? await tokenCredential(ctx, name, opts, previous)
+      : mod.oauth
+        ? await providerOAuthCredential(ctx, name, opts, previous, usage, mod.oauth)
+        : await oauthCredential(ctx, name, opts, previous, usage);
     const http = ctx.http(name, conn, secret, usage);
     const identity = await mod.create({ connectionName: name, config: conn, secret, http }).verify();
     conn.account = { id: identity.accountId, name: identity.displayName, email: identity.email, time_zone: identity.timeZone };
@@ -101,8 +109,6 @@ export async function login(ctx: AppContext, options: LoginOptions): Promise<Log
 
 type Credential = { conn: ConnectionConfig; secret: Secret };
 
-/** Providers whose login can go through the browser (OAuth) as well as with a token. */
-const OAUTH_PROVIDERS = new Set(["jira"]);
 
 /**
  * At a terminal, asks for what the flags did not say: the login method (where the provider offers
@@ -114,7 +120,7 @@ async function askMissing(ctx: AppContext, name: string, opts: LoginOptions, pre
   if (!ctx.io.canPrompt() || decided) return opts;
   const { select, input } = await import("@inquirer/prompts");
   const out = { ...opts };
-  if (OAUTH_PROVIDERS.has(opts.provider)) {
+  if (opts.provider === "jira" || providerModule(opts.provider).oauth) {
     const method = await select({
       message: "How do you want to log in?",
       choices: [
@@ -219,26 +225,14 @@ async function oauthCredential(
   const store = secretStore(ctx, name, opts, false);
 
   const { createPkce, createState } = await import("../auth/oauth/pkce.js");
-  const { startLoopback } = await import("../auth/oauth/loopback.js");
   const { tokenRequest, secretFromTokens } = await import("../auth/oauth/tokens.js");
   const pkce = createPkce();
   const state = createState();
-  const loop = await startLoopback({ port, state, timeoutMs: opts.callbackTimeoutS * 1000 });
-  let code: string;
-  try {
-    const url = jiraAuthorizeUrl(authorizeUrl, { clientId, redirectUri: loop.redirectUri, state, challenge: pkce.challenge });
-    ctx.io.info(`Open this URL in a browser and approve pmsync:\n  ${url}`);
-    if (opts.browser) {
-      void opts.browser(url).catch((err) => ctx.io.warn(`the browser failed: ${(err as Error).message}`));
-    } else if (!opts.noBrowser && ctx.io.canPrompt()) {
-      const { default: open } = await import("open");
-      await open(url).catch(() => ctx.io.info("(could not open a browser; open the URL yourself)"));
-    }
-    ctx.io.info(`Waiting for the browser on ${loop.redirectUri} …`);
-    code = await loop.code;
-  } finally {
-    loop.close();
-  }
+  const { code, redirectUri } = await browserCode(ctx, opts, {
+    port,
+    state,
+    authorize: (uri) => jiraAuthorizeUrl(authorizeUrl, { clientId, redirectUri: uri, state, challenge: pkce.challenge }),
+  });
 
   const hint = `pmsync login jira --oauth${name !== "jira" ? ` --name ${name}` : ""}`;
   const log = ctx.verboseLog();
@@ -246,7 +240,7 @@ async function oauthCredential(
   const tokens = await tokenRequest(
     plain,
     tokenUrl,
-    { grant_type: "authorization_code", client_id: clientId, client_secret: clientSecret, code, redirect_uri: loop.redirectUri, code_verifier: pkce.verifier },
+    { grant_type: "authorization_code", client_id: clientId, client_secret: clientSecret, code, redirect_uri: redirectUri, code_verifier: pkce.verifier },
     hint,
   );
   const secret = secretFromTokens(tokens, clientSecret);
@@ -264,6 +258,112 @@ async function oauthCredential(
   conn.api_url = gatewayUrl(apiBase, resource.id);
   conn.oauth = { client_id: clientId, authorize_url: authorizeUrl, token_url: tokenUrl, api_base: apiBase, port, cloud_id: resource.id };
   return { conn, secret };
+}
+
+/**
+ * OAuth for providers described by an `OAuthSpec` (GitHub, Linear): the authorization code flow
+ * with PKCE on a loopback redirect, or the device flow (RFC 8628) where the provider has one and
+ * the user asked for it. The account is checked afterwards with the provider's who-am-I call.
+ */
+async function providerOAuthCredential(
+  ctx: AppContext,
+  name: string,
+  opts: LoginOptions,
+  previous: ConnectionConfig | undefined,
+  usage: ReturnType<typeof newUsage>,
+  spec: OAuthSpec,
+): Promise<Credential> {
+  const login = providerModule(opts.provider).login;
+  const prev = previous?.oauth;
+  const site = normaliseSite(opts.site ?? previous?.site ?? login.defaultSite);
+  const ends = spec.endpoints(site);
+  const clientId = opts.clientId ?? prev?.client_id;
+  if (!clientId) throw new UsageError(`OAuth login needs --client-id (the client id of your ${opts.provider} OAuth app)`);
+  const authorizeUrl = opts.authorizeUrl ? normaliseSite(opts.authorizeUrl, "--authorize-url") : ends.authorizeUrl;
+  const tokenUrl = opts.tokenUrl ? normaliseSite(opts.tokenUrl, "--token-url") : ends.tokenUrl;
+  const apiUrl = opts.apiUrl ? normaliseSite(opts.apiUrl, "--api-url") : (login.defaultApiUrl?.(site) ?? site);
+  const store = secretStore(ctx, name, opts, false);
+  const hint = `pmsync login ${opts.provider} --oauth${name !== opts.provider ? ` --name ${name}` : ""}`;
+  const log = ctx.verboseLog();
+  const { tokenRequest, secretFromTokens } = await import("../auth/oauth/tokens.js");
+
+  let tokens;
+  let clientSecret: string | undefined;
+  let port = opts.port ?? prev?.port ?? spec.defaultPort;
+  if (opts.device) {
+    if (!ends.deviceCodeUrl) throw new UsageError(`${opts.provider} has no device login`, { hint: "use the browser login (--oauth) or a token" });
+    const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, ...(log ? { log } : {}) });
+    const { startDeviceFlow } = await import("../auth/oauth/device.js");
+    const flow = await startDeviceFlow({ http: plain, deviceCodeUrl: ends.deviceCodeUrl, tokenUrl, clientId, scope: spec.scope });
+    ctx.io.info(`On any device, open ${flow.verificationUri} and enter the code:\n\n    ${flow.userCode}\n`);
+    ctx.io.info(`Waiting for approval (the code expires in ${Math.round(flow.expiresIn / 60)} min) …`);
+    tokens = await flow.poll();
+    port = 0;
+  } else {
+    clientSecret = spec.clientSecret === "required" || opts.clientSecretStdin || opts.clientSecret ? await readClientSecret(ctx, opts) : undefined;
+    const { createPkce, createState } = await import("../auth/oauth/pkce.js");
+    const pkce = createPkce();
+    const state = createState();
+    const code = await browserCode(ctx, opts, { port, state, authorize: (redirectUri) => {
+      const u = new URL(authorizeUrl);
+      const params: Record<string, string> = {
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        response_type: "code",
+        scope: spec.scope,
+        state,
+        code_challenge: pkce.challenge,
+        code_challenge_method: "S256",
+        ...spec.authorizeParams,
+      };
+      for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+      return u.toString();
+    } });
+    const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, secrets: [clientSecret ?? "", code.code].filter(Boolean), ...(log ? { log } : {}) });
+    tokens = await tokenRequest(
+      plain,
+      tokenUrl,
+      {
+        grant_type: "authorization_code",
+        client_id: clientId,
+        ...(clientSecret ? { client_secret: clientSecret } : {}),
+        code: code.code,
+        redirect_uri: code.redirectUri,
+        code_verifier: pkce.verifier,
+      },
+      hint,
+      spec.tokenBody,
+    );
+  }
+  const secret = secretFromTokens(tokens, clientSecret);
+  const conn = baseConfig(opts, previous, { site, auth: "oauth", secret_store: store });
+  conn.api_url = apiUrl;
+  conn.oauth = { client_id: clientId, authorize_url: authorizeUrl, token_url: tokenUrl, api_base: apiUrl, port, token_body: spec.tokenBody };
+  return { conn, secret };
+}
+
+/** Opens (or prints) the authorize URL and waits for the one callback on the loopback server. */
+async function browserCode(
+  ctx: AppContext,
+  opts: LoginOptions,
+  args: { port: number; state: string; authorize: (redirectUri: string) => string },
+): Promise<{ code: string; redirectUri: string }> {
+  const { startLoopback } = await import("../auth/oauth/loopback.js");
+  const loop = await startLoopback({ port: args.port, state: args.state, timeoutMs: opts.callbackTimeoutS * 1000 });
+  try {
+    const url = args.authorize(loop.redirectUri);
+    ctx.io.info(`Open this URL in a browser and approve pmsync:\n  ${url}`);
+    if (opts.browser) {
+      void opts.browser(url).catch((err) => ctx.io.warn(`the browser failed: ${(err as Error).message}`));
+    } else if (!opts.noBrowser && ctx.io.canPrompt()) {
+      const { default: open } = await import("open");
+      await open(url).catch(() => ctx.io.info("(could not open a browser; open the URL yourself)"));
+    }
+    ctx.io.info(`Waiting for the browser on ${loop.redirectUri} …`);
+    return { code: await loop.code, redirectUri: loop.redirectUri };
+  } finally {
+    loop.close();
+  }
 }
 
 async function readClientSecret(ctx: AppContext, opts: LoginOptions): Promise<string> {

@@ -46,6 +46,8 @@ export interface RequestSpec {
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** Sent as application/x-www-form-urlencoded instead of a JSON body (OAuth token endpoints). */
+  form?: Record<string, string>;
   /** Class of endpoint for the usage report, e.g. `search`. */
   endpoint: string;
   /** Extra headers for this request (e.g. `If-None-Match`). */
@@ -195,7 +197,10 @@ export class HttpClient {
     const started = performance.now();
     const headers: Record<string, string> = { accept: "application/json", ...this.opts.headers(), ...spec.headers };
     let body: string | undefined;
-    if (spec.body !== undefined) {
+    if (spec.form !== undefined) {
+      body = new URLSearchParams(spec.form).toString();
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    } else if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
       headers["content-type"] = "application/json";
     }

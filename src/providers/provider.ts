@@ -150,7 +150,25 @@ export interface TokenLoginSpec {
   normaliseProject?(value: string): string;
 }
 
+/** OAuth 2.0 for providers that offer it beyond Jira's own 3LO flow (GitHub, Linear). */
+export interface OAuthSpec {
+  /** The endpoints for a site: github.com → github.com/login/oauth/…, GitHub Enterprise and the fakes → <site>/login/oauth/…. */
+  endpoints(site: string): { authorizeUrl: string; tokenUrl: string; deviceCodeUrl?: string; revokeUrl?: string };
+  /** Scopes, joined as the provider wants them (GitHub: spaces, Linear: commas). */
+  scope: string;
+  /** Loopback port: 0 = any free port (GitHub); else the one the app registered (Linear). */
+  defaultPort: number;
+  /** GitHub's web flow needs the secret; Linear with PKCE does not. */
+  clientSecret: "required" | "optional";
+  /** How the token endpoint takes its parameters (RFC 6749 says form; some also take JSON). */
+  tokenBody: "form" | "json";
+  /** Extra authorize parameters (Linear: `prompt=consent`). */
+  authorizeParams?: Record<string, string>;
+}
+
 export interface ProviderModule {
+  /** Browser (and device) login, where the provider has it. */
+  readonly oauth?: OAuthSpec;
   /** Builds a provider for a saved connection. */
   create(ctx: ProviderContext): Provider;
   readonly login: TokenLoginSpec;

@@ -47,6 +47,7 @@ export async function refreshSecret(args: {
       refresh_token: secret.refresh_token,
     },
     args.loginHint,
+    oauth.token_body ?? "json",
   );
   const next = secretFromTokens(tokens, secret.client_secret);
   next.refresh_token ??= secret.refresh_token;

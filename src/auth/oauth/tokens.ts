@@ -13,9 +13,21 @@ export interface TokenResponse {
   token_type?: string;
 }
 
-export async function tokenRequest(http: HttpClient, tokenUrl: string, body: Record<string, string>, loginHint: string): Promise<TokenResponse> {
+export async function tokenRequest(
+  http: HttpClient,
+  tokenUrl: string,
+  body: Record<string, string>,
+  loginHint: string,
+  format: "json" | "form" = "json",
+): Promise<TokenResponse> {
   try {
-    const res = await http.json<TokenResponse>({ method: "POST", path: tokenUrl, body, endpoint: "oauth_token" });
+    const res = await http.json<TokenResponse>({ method: "POST", path: tokenUrl, ...(format === "form" ? { form: body } : { body }), endpoint: "oauth_token" });
+    const err = (res.data as { error?: unknown; error_description?: unknown } | undefined)?.error;
+    if (typeof err === "string") {
+      // GitHub answers a refused grant with HTTP 200 and an `error` member.
+      const why = (res.data as { error_description?: unknown }).error_description;
+      throw new AuthError(`the OAuth server refused: ${err}${typeof why === "string" ? ` (${why})` : ""}`, { hint: `run \`${loginHint}\`` });
+    }
     if (!res.data || typeof res.data.access_token !== "string") throw new RemoteError(`${tokenUrl} answered without an access token`);
     return res.data;
   } catch (err) {
