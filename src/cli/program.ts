@@ -284,6 +284,51 @@ Examples:
       await (await import("../commands/changes.js")).changes(getCtx(cmd), names, o.since);
     });
 
+  const mappings = program
+    .command("mappings")
+    .description("field and status mappings: confidence, state, review and decisions")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  pmsync mappings jira --json
+  pmsync mappings review jira
+  pmsync mappings set jira customfield_10042 priority
+  pmsync mappings set jira "Team" custom.team
+  pmsync mappings set jira "status:In Review" in_progress
+  pmsync mappings ignore jira customfield_10019`,
+    );
+  mappings
+    .command("list", { isDefault: true })
+    .description("each source field and status: target, confidence, state (auto, suggested, unmapped, approved, manual, ignored) and reasons")
+    .argument("[name]", "connection (default: all)")
+    .action(async (name: string | undefined, _o, cmd: Command) => (await import("../commands/mappings.js")).mappingsList(getCtx(cmd), name));
+  mappings
+    .command("review")
+    .description("answer questions about the mappings pmsync is not sure about (needs a terminal)")
+    .argument("[name]", "connection (default: all)")
+    .action(async (name: string | undefined, _o, cmd: Command) => (await import("../commands/mappings.js")).mappingsReview(getCtx(cmd), name));
+  mappings
+    .command("set")
+    .description("map a source field (or a status) to a target; re-derives the cache from stored payloads")
+    .argument("<name>", "connection")
+    .argument("<source-field>", "source id (customfield_10042), field name, or status (status:<name>)")
+    .argument("<target>", "story_points, sprint, due_date, priority, labels, parent, assignee, reporter, type, custom.<slug>; for a status: todo, in_progress, done, cancelled")
+    .action(async (name: string, field: string, target: string, _o, cmd: Command) =>
+      (await import("../commands/mappings.js")).mappingsSet(getCtx(cmd), name, field, target),
+    );
+  mappings
+    .command("ignore")
+    .description("never map a source field (asked again only if the tracker changes it)")
+    .argument("<name>", "connection")
+    .argument("<source-field>", "source id, field name, or status")
+    .action(async (name: string, field: string, _o, cmd: Command) => (await import("../commands/mappings.js")).mappingsIgnore(getCtx(cmd), name, field));
+  mappings
+    .command("reset")
+    .description("drop every decision of a connection and score its fields afresh")
+    .argument("<name>", "connection")
+    .action(async (name: string, _o, cmd: Command) => (await import("../commands/mappings.js")).mappingsReset(getCtx(cmd), name));
+
   program
     .command("export")
     .description("stream issues from the cache as json, ndjson or csv")

@@ -75,7 +75,7 @@ export async function removeConnection(ctx: AppContext, name: string, purge: boo
 export function purgeConnectionData(store: Store, name: string): number {
   let purged = 0;
   store.sqlite.transaction(() => {
-    for (const t of ["issues", "issue_changes", "projects", "field_catalog", "field_mappings", "sync_runs", "sync_state", "api_usage", "pending_changes", "connections"]) {
+    for (const t of ["issues", "issue_changes", "projects", "field_catalog", "field_mappings", "mapping_state", "sync_runs", "sync_state", "api_usage", "pending_changes", "connections"]) {
       const col = t === "connections" ? "name" : "connection";
       purged += store.sqlite.prepare(`DELETE FROM ${t} WHERE ${col} = ?`).run(name).changes;
     }

@@ -294,7 +294,7 @@ async function providerOAuthCredential(
     if (!ends.deviceCodeUrl) throw new UsageError(`${opts.provider} has no device login`, { hint: "use the browser login (--oauth) or a token" });
     const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, ...(log ? { log } : {}) });
     const { startDeviceFlow } = await import("../auth/oauth/device.js");
-    const flow = await startDeviceFlow({ http: plain, deviceCodeUrl: ends.deviceCodeUrl, tokenUrl, clientId, scope: spec.scope });
+    const flow = await startDeviceFlow({ http: plain, deviceCodeUrl: ends.deviceCodeUrl, tokenUrl, clientId, scope: spec.scope, tokenBody: spec.tokenBody, loginHint: hint });
     ctx.io.info(`On any device, open ${flow.verificationUri} and enter the code:\n\n    ${flow.userCode}\n`);
     ctx.io.info(`Waiting for approval (the code expires in ${Math.round(flow.expiresIn / 60)} min) …`);
     tokens = await flow.poll();

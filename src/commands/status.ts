@@ -8,6 +8,7 @@ import { DEFAULT_AUTO_DISABLE_AFTER } from "../config.js";
 import { parseSince } from "../core/time.js";
 import { loginHint } from "../providers/http.js";
 import type { SyncRunRow } from "../store/schema.js";
+import { reviewCount } from "../mapping/store.js";
 
 export const DEFAULT_STALE_AFTER = "24h";
 
@@ -68,7 +69,7 @@ export async function status(ctx: AppContext, names: string[], staleAfter = DEFA
       .all(name) as { cat: string; n: number }[];
     const deleted = sqlite.prepare("SELECT count(*) FROM issues WHERE connection = ? AND deleted_at IS NOT NULL").pluck().get(name) as number;
     const pending = sqlite.prepare("SELECT state, count(*) AS n FROM pending_changes WHERE connection = ? GROUP BY state").all(name) as { state: string; n: number }[];
-    const review = sqlite.prepare("SELECT count(*) FROM field_mappings WHERE connection = ? AND state IN ('suggested', 'unmapped')").pluck().get(name) as number;
+    const review = reviewCount(sqlite, name);
 
     const warnings: string[] = [];
     if (!c.enabled) warnings.push(`disabled${c.disabled_reason ? `: ${c.disabled_reason}` : ""}; \`pmsync connections enable ${name}\` turns it back on`);
@@ -166,7 +167,7 @@ function print(ctx: AppContext, list: ConnectionStatus[]): void {
     const cats = Object.entries(s.issues).map(([k, v]) => `${k} ${v}`).join(", ");
     line("issues", `${cats || "none"}${s.deleted_issues ? `; ${s.deleted_issues} deleted` : ""}`);
     line("pending", `${s.pending_changes} change(s), ${s.conflicts} conflict(s)`);
-    line("mappings", `${s.mappings_to_review} to review`);
+    line("mappings", `${s.mappings_to_review} to review${s.mappings_to_review ? ` (\`pmsync mappings review ${s.connection}\`)` : ""}`);
     for (const w of s.warnings) io.out(`  ${io.paint("yellow", "! " + w)}`);
   }
 }

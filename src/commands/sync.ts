@@ -74,13 +74,13 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
     if (result.error !== undefined) {
       codes.push(exitCodeOf(result.error));
       const hint = result.error instanceof PmsyncError ? result.error.hint : undefined;
-      if (!ctx.io.json) {
-        ctx.io.error(`${name}: ${result.summary.error}`);
-        if (hint) ctx.io.info(`  hint: ${hint}`);
-      }
+      // stderr even with --json: stdout stays one JSON document, and a log still shows why.
+      ctx.io.error(`${name}: ${result.summary.error}`);
+      if (hint) ctx.io.info(`  hint: ${hint}`);
       if (ctx.io.flags.verbose && !(result.error instanceof PmsyncError)) ctx.io.debug(String((result.error as Error).stack));
     }
     report(ctx, result.summary);
+    if (result.summary.status === "ok" && !opts.dryRun) await refreshMappingsAfter(ctx, name, conn.provider);
   }
 
   const failed = runs.filter((r) => r.status === "failed" || r.status === "locked").length;
@@ -94,6 +94,23 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
     throw new ExitWithCode(unique.length === 1 ? unique[0]! : ExitCode.failure);
   }
   return result;
+}
+
+/**
+ * Scores fields and statuses that are new or changed (decisions are kept) and re-derives the
+ * mapped columns of the issues this sync wrote, from their stored payloads (issue 5). A failure
+ * here is reported, but does not turn a good pull into a failed sync.
+ */
+async function refreshMappingsAfter(ctx: AppContext, name: string, provider: string): Promise<void> {
+  try {
+    const [{ refreshMappings }, { reviewCount }] = await Promise.all([import("../mapping/refresh.js"), import("../mapping/store.js")]);
+    const store = await ctx.store();
+    const { added, rescored } = refreshMappings(store, name, provider);
+    const waiting = added || rescored ? reviewCount(store.sqlite, name) : 0;
+    if (waiting && !ctx.io.json) ctx.io.info(`${name}: ${waiting} field mapping(s) to review: \`pmsync mappings review ${name}\``);
+  } catch (err) {
+    ctx.io.warn(`${name}: field mappings not refreshed: ${errorMessage(err)}`);
+  }
 }
 
 /**

@@ -33,14 +33,15 @@ export interface Sink {
   write(chunk: string): Promise<void>;
 }
 
-/** Custom columns the field mappings keep (`custom.<slug>`), in a stable order. */
-export function customColumns(sqlite: BetterSqlite3.Database): string[] {
+/** Custom columns the field mappings keep (`custom.<slug>`) for the selected connections (all when none), in a stable order. */
+export function customColumns(sqlite: BetterSqlite3.Database, connections: string[] = []): string[] {
+  const only = connections.length ? ` AND connection IN (${connections.map(() => "?").join(", ")})` : "";
   return sqlite
     .prepare(
-      "SELECT DISTINCT target FROM field_mappings WHERE target LIKE 'custom.%' AND state IN ('auto', 'suggested', 'approved', 'manual') ORDER BY target",
+      `SELECT DISTINCT target FROM field_mappings WHERE target LIKE 'custom.%' AND state IN ('auto', 'suggested', 'approved', 'manual')${only} ORDER BY target`,
     )
     .pluck()
-    .all() as string[];
+    .all(...connections) as string[];
 }
 
 export function resolveColumns(requested: string[] | null, custom: string[]): string[] {
@@ -173,7 +174,7 @@ export async function exportIssues(
   opts: ExportOptions,
   dbPath?: string,
 ): Promise<number> {
-  const columns = resolveColumns(opts.fields, customColumns(sqlite));
+  const columns = resolveColumns(opts.fields, customColumns(sqlite, opts.connections));
   const { sql, params } = query(opts);
   const spec: ChunkSpec = { sql, params, columns, format: opts.format };
   const bounds = sqlite.prepare("SELECT min(rowid) AS lo, max(rowid) AS hi FROM issues").get() as { lo: number | null; hi: number | null };

@@ -54,7 +54,8 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /**
    * Non-2xx statuses the caller handles itself (e.g. 304 Not Modified, 404/410 for a deleted
-   * issue): returned as a response with `data` undefined instead of raising an error.
+   * issue): returned as a response instead of raising an error, with `data` = the JSON body when
+   * there is one (undefined otherwise).
    */
   accept?: readonly number[];
 }
@@ -118,7 +119,8 @@ export class HttpClient {
       if (result.kind === "ok") {
         if (result.accepted) {
           this.opts.usage.record(outcome);
-          return { status: result.status, headers: result.headers, data: undefined as T };
+          const parsed = result.text ? this.parse<T>(result, shown) : null;
+          return { status: result.status, headers: result.headers, data: (parsed?.ok ? parsed.data : undefined) as T };
         }
         const parsed = this.parse<T>(result, shown);
         if (parsed.ok) {
@@ -242,14 +244,17 @@ export class HttpClient {
       if (status >= 200 && status < 300) {
         return done({ kind: "ok", status, headers: resHeaders, text });
       }
+      // The provider's rate-limit reading first: a rate-limit answer is retried even on a status
+      // the caller accepts (Linear's RATELIMITED arrives as HTTP 400).
+      const verdict = this.opts.classify?.({ status, headers: resHeaders, text, now: this.opts.now() });
+      if (verdict) {
+        outcome.error = true;
+        return done({ kind: "retry", reason: verdict.reason, waitMs: verdict.waitMs, rateLimited: verdict.rateLimited, bodyProblem: false });
+      }
       if (spec.accept?.includes(status)) {
         return done({ kind: "ok", status, headers: resHeaders, text, accepted: true });
       }
       outcome.error = true;
-      const verdict = this.opts.classify?.({ status, headers: resHeaders, text, now: this.opts.now() });
-      if (verdict) {
-        return done({ kind: "retry", reason: verdict.reason, waitMs: verdict.waitMs, rateLimited: verdict.rateLimited, bodyProblem: false });
-      }
       if (status === 429 || status === 503 || (status >= 500 && status <= 599)) {
         const retryAfter = parseRetryAfter(resHeaders["retry-after"], this.opts.now());
         const rateLimited = status === 429 || retryAfter !== null;
@@ -316,14 +321,16 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
 }
 
 function readRateHeaders(h: Record<string, string>, o: { rateLimit: number | null; rateRemaining: number | null; rateReset: string | null }): void {
-  const limit = h["x-ratelimit-limit"];
-  const remaining = h["x-ratelimit-remaining"];
-  const reset = h["x-ratelimit-reset"];
+  // GitHub and Jira: x-ratelimit-*; Linear: x-ratelimit-requests-* (reset in epoch ms).
+  const limit = h["x-ratelimit-limit"] ?? h["x-ratelimit-requests-limit"];
+  const remaining = h["x-ratelimit-remaining"] ?? h["x-ratelimit-requests-remaining"];
+  const reset = h["x-ratelimit-reset"] ?? h["x-ratelimit-requests-reset"];
   if (limit !== undefined && /^\d+$/.test(limit)) o.rateLimit = Number(limit);
   if (remaining !== undefined && /^\d+$/.test(remaining)) o.rateRemaining = Number(remaining);
   if (reset !== undefined) {
-    // GitHub sends epoch seconds, Jira an ISO timestamp.
-    o.rateReset = /^\d+$/.test(reset) ? new Date(Number(reset) * 1000).toISOString() : reset;
+    // GitHub sends epoch seconds, Linear epoch milliseconds, Jira an ISO timestamp.
+    const n = Number(reset);
+    o.rateReset = /^\d+$/.test(reset) ? new Date(n > 1e11 ? n : n * 1000).toISOString() : reset;
   }
 }
 
@@ -340,8 +347,19 @@ function errorDetail(text: string): string {
   const t = text.trim();
   if (!t) return "";
   try {
-    const j = JSON.parse(t) as { errorMessages?: string[]; errors?: Record<string, string>; message?: string; error_description?: string; error?: string };
-    const parts = [...(j.errorMessages ?? []), ...Object.entries(j.errors ?? {}).map(([k, v]) => `${k}: ${v}`)];
+    const j = JSON.parse(t) as { errorMessages?: string[]; errors?: Record<string, string> | unknown[]; message?: string; error_description?: string; error?: string };
+    // Jira: {errors: {field: message}}; Redmine: {errors: [text]}; GitHub: {errors: [{field, code, message}]};
+    // GraphQL: {errors: [{message}]}.
+    const errs = Array.isArray(j.errors)
+      ? j.errors.map((e) => {
+          if (e && typeof e === "object") {
+            const o = e as { message?: unknown; field?: unknown; code?: unknown };
+            return typeof o.message === "string" ? o.message : [o.field, o.code].filter((x) => typeof x === "string").join(" ");
+          }
+          return String(e);
+        })
+      : Object.entries(j.errors ?? {}).map(([k, v]) => `${k}: ${v}`);
+    const parts = [...(j.errorMessages ?? []), ...errs.filter(Boolean)];
     if (j.message) parts.push(j.message);
     if (j.error_description) parts.push(j.error_description);
     else if (typeof j.error === "string") parts.push(j.error);

@@ -4,9 +4,15 @@
 import { UsageError } from "../errors.js";
 import type { ProviderModule } from "./provider.js";
 import { jira } from "./jira/index.js";
+import { github } from "./github/index.js";
+import { linear } from "./linear/index.js";
+import { redmine } from "./redmine/index.js";
 
 const PROVIDERS: Record<string, ProviderModule> = {
   jira,
+  github,
+  linear,
+  redmine,
 };
 
 export const SUPPORTED_PROVIDERS = Object.keys(PROVIDERS);

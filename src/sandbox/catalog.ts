@@ -228,6 +228,14 @@ export const USERS: readonly UserDef[] = [
 /** Jira's automation actor, seen as `creator` on issues a rule created. */
 export const AUTOMATION_USER: UserDef = { name: "Automation for Jira", timeZone: "Etc/UTC", active: true, accountType: "app", gravatar: false };
 
+/** A person's email address: the sandbox account's own for index 0, else `first.last@example.com`. */
+export function emailOf(index: number, accountEmail: string): string {
+  if (index === 0) return accountEmail;
+  const u = USERS[index];
+  const ascii = (u?.name ?? `user${index}`).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  return `${ascii.split(/\s+/).filter(Boolean).join(".")}@example.com`;
+}
+
 function hexOf(text: string, len: number): string {
   return createHash("sha256").update(text).digest("hex").slice(0, len);
 }

@@ -125,7 +125,8 @@ export class FieldSelection {
   }
 }
 
-interface Mutable {
+/** An issue's current editable state: generated from its version, with any writes applied. */
+export interface IssueState {
   summary: string;
   status: number;
   /** Index into RESOLUTIONS, or -1. */
@@ -135,6 +136,46 @@ interface Mutable {
   labels: string[];
   points: number | null;
   statusVersion: number;
+  /** The status was set by a write (transition), at `statusChanged`. */
+  statusWritten: boolean;
+}
+type Mutable = IssueState;
+
+/**
+ * A write to an issue (REST PUT or transition, or the control API's `edit`). Only the members
+ * present change; `description` is ADF JSON text (`"null"` clears it), `duedate` `YYYY-MM-DD`.
+ */
+export interface IssueEdit {
+  summary?: string;
+  status?: { status: number; resolution: number };
+  assignee?: number;
+  labels?: string[];
+  points?: number | null;
+  priority?: number;
+  description?: string;
+  duedate?: string | null;
+}
+
+/** A written value of a generated attribute, and the issue version it was written at. */
+interface Stamped<T> {
+  value: T;
+  at: number;
+}
+
+/**
+ * Writes kept per issue. Generated attributes (summary, status, assignee, labels, points) show
+ * the written value until a later touch regenerates that attribute (a colleague's edit wins, as
+ * the later edit does in Jira); the static ones (priority, description, due date) keep it.
+ */
+interface Written {
+  summary?: Stamped<string>;
+  status?: Stamped<{ status: number; resolution: number }>;
+  assignee?: Stamped<number>;
+  labels?: Stamped<string[]>;
+  points?: Stamped<number | null>;
+  priority?: number;
+  description?: string;
+  duedate?: string | null;
 }
 
 export interface DatasetOptions {
@@ -187,6 +228,7 @@ export class Dataset {
   private readonly activeSprint: number;
   private controlCounter = 0;
   private readonly people: Mentionable[];
+  private readonly written = new Map<number, Written>();
 
   constructor(opts: DatasetOptions, accountIds: readonly string[]) {
     this.seed = opts.seed >>> 0;
@@ -215,14 +257,27 @@ export class Dataset {
     this.bulkMinutes = bulk.sort((a, b) => a - b);
 
     this.ensureCapacity(Math.max(16, opts.issues));
-    const n = opts.issues;
-    for (let i = 0; i < n; i++) {
-      const created = opts.startMs - SPAN_MS + ((i + 0.1 + 0.8 * new Rng(hash32(this.seed, i, S_TIMES, 1)).next()) / n) * (SPAN_MS - 2 * HOUR_MS);
-      this.addIssue(undefined, Math.floor(created), true);
+    this.populate(opts.issues, undefined);
+  }
+
+  /**
+   * Adds `n` issues with a past (created over the year before `startMs`, most edited since, in
+   * every status), as the constructor does; `projects` limits them to these project indices.
+   * Returns their indices.
+   */
+  populate(n: number, projects: readonly number[] | undefined): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = this.size;
+      const created = this.startMs - SPAN_MS + ((k + 0.1 + 0.8 * new Rng(hash32(this.seed, i, S_TIMES, 1)).next()) / n) * (SPAN_MS - 2 * HOUR_MS);
+      const project = projects === undefined || projects.length === 0 ? undefined : projects[new Rng(hash32(this.seed, i, S_LAYOUT, 2)).int(projects.length)];
+      out.push(this.addIssue(project, Math.floor(created), true));
     }
     this.sorted.length = 0;
-    for (let i = 0; i < this.size; i++) this.sorted.push(i);
+    for (let i = 0; i < this.size; i++) if (this.deleted[i] === 0) this.sorted.push(i);
     this.sorted.sort((a, b) => this.cmpUpdated(a, b));
+    if (n > 0) this.mutation++;
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -555,7 +610,61 @@ export class Dataset {
     let points: number | null = rp.pick([1, 2, 3, 5, 8, 13, 3, 5, 2, 0.5]);
     if (type === T_EPIC || (type === T_SUBTASK && rp.chance(0.8)) || rp.chance(0.15)) points = null;
 
-    return { summary, status, resolution, assignee, labels, points, statusVersion: wStatus };
+    const m: Mutable = { summary, status, resolution, assignee, labels, points, statusVersion: wStatus, statusWritten: false };
+    const e = this.written.get(i);
+    if (e) {
+      // A written value stands until a later touch regenerates that attribute.
+      if (e.summary && wSummary <= e.summary.at) m.summary = e.summary.value;
+      if (e.status && wStatus <= e.status.at) {
+        m.status = e.status.value.status;
+        m.resolution = e.status.value.resolution;
+        m.statusWritten = true;
+      }
+      if (e.assignee && this.lastChange(i, v, A_ASSIGNEE) <= e.assignee.at) m.assignee = e.assignee.value;
+      if (e.labels && this.lastChange(i, v, A_LABELS) <= e.labels.at) m.labels = [...e.labels.value];
+      if (e.points && this.lastChange(i, v, A_POINTS) <= e.points.at) m.points = e.points.value;
+    }
+    return m;
+  }
+
+  /** The issue's current editable state (generated values with writes applied). */
+  state(i: number): Readonly<IssueState> {
+    return this.mutable(i);
+  }
+
+  /** Index into PRIORITIES of the issue's priority. */
+  priorityIndex(i: number): number {
+    return this.priorityOf(i);
+  }
+
+  /**
+   * Applies a write; `updated` becomes `updatedMs` (what Jira does on every edit and transition).
+   * The render cache and cached search results see it through the render version and `mutation`.
+   */
+  edit(i: number, e: IssueEdit, updatedMs: number): void {
+    const at = this.version[i] ?? 0;
+    const w = this.written.get(i) ?? {};
+    if (e.summary !== undefined) w.summary = { value: e.summary, at };
+    if (e.status !== undefined) {
+      if (this.mutable(i).status !== e.status.status) this.statusChanged[i] = updatedMs;
+      w.status = { value: { ...e.status }, at };
+    }
+    if (e.assignee !== undefined) w.assignee = { value: e.assignee, at };
+    if (e.labels !== undefined) w.labels = { value: [...e.labels], at };
+    if (e.points !== undefined) w.points = { value: e.points, at };
+    if (e.priority !== undefined) w.priority = e.priority;
+    if (e.description !== undefined) w.description = e.description;
+    if (e.duedate !== undefined) w.duedate = e.duedate;
+    this.written.set(i, w);
+    this.setUpdated(i, updatedMs);
+    this.bumpRender(i);
+    this.mutation++;
+  }
+
+  /** Largest `updated` among live issues (epoch ms), or NaN when there are none. */
+  maxUpdatedMs(): number {
+    const last = this.sorted[this.sorted.length - 1];
+    return last === undefined ? Number.NaN : (this.updated[last] ?? Number.NaN);
   }
 
   private contentSignature(i: number): string {
@@ -597,11 +706,12 @@ export class Dataset {
     const created = this.created[i] ?? 0;
     const updated = this.updated[i] ?? created;
     let t: number;
-    if (m.statusVersion > 0) t = this.statusChanged[i] ?? Number.NaN;
+    const moved = m.statusVersion > 0 || m.statusWritten;
+    if (moved) t = this.statusChanged[i] ?? Number.NaN;
     else t = Number.NaN;
     if (!Number.isFinite(t)) {
       const r = new Rng(hash32(this.seed, i, S_STATUS, 99));
-      t = m.statusVersion > 0 ? updated : created + (updated - created) * (0.6 + 0.4 * r.next());
+      t = moved ? updated : created + (updated - created) * (0.6 + 0.4 * r.next());
     }
     return Math.floor(Math.min(Math.max(t, created), updated));
   }
@@ -619,6 +729,8 @@ export class Dataset {
   }
 
   private priorityOf(i: number): number {
+    const written = this.written.get(i)?.priority;
+    if (written !== undefined) return written;
     const r = new Rng(hash32(this.seed, i, S_STATIC, 1));
     return r.weighted([4, 14, 55, 20, 7]);
   }
@@ -695,7 +807,7 @@ export class Dataset {
       const category = STATUSES[m.status]?.category;
       let t: number;
       if (resolved !== null) t = resolved;
-      else if (m.statusVersion > 0) t = this.statusChanged[i] ?? updated;
+      else if (m.statusVersion > 0 || m.statusWritten) t = this.statusChanged[i] ?? updated;
       else t = category === 2 ? created : created + (updated - created) * 0.3;
       if (!Number.isFinite(t)) t = updated;
       put("statuscategorychangedate", `"${zone.formatJira(Math.floor(t))}"`);
@@ -763,7 +875,8 @@ export class Dataset {
       );
     }
     if (w("timeoriginalestimate")) put("timeoriginalestimate", hasEstimate ? String(estimate) : "null");
-    if (w("description")) put("description", descriptionJson(type, new Rng(hash32(this.seed, i, S_DESC)), this.people));
+    const written = this.written.get(i);
+    if (w("description")) put("description", written?.description ?? descriptionJson(type, new Rng(hash32(this.seed, i, S_DESC)), this.people));
     if (w("timetracking")) {
       put(
         "timetracking",
@@ -791,7 +904,10 @@ export class Dataset {
     if (w("reporter")) put("reporter", J.users[reporter] ?? "null");
     if (w("aggregateprogress")) put("aggregateprogress", progress(spent, remaining));
     if (w("environment")) put("environment", "null");
-    if (w("duedate")) put("duedate", dueRoll < 0.25 ? `"${zone.formatDate(created + dueDays * DAY_MS)}"` : "null");
+    if (w("duedate")) {
+      const due = written?.duedate !== undefined ? written.duedate : dueRoll < 0.25 ? zone.formatDate(created + dueDays * DAY_MS) : null;
+      put("duedate", due === null ? "null" : `"${due}"`);
+    }
     if (w("progress")) put("progress", progress(spent, remaining));
     if (w("comment")) {
       const cr = new Rng(hash32(this.seed, i, S_COMMENT));

@@ -7,12 +7,16 @@
 //
 // Served (Jira Cloud REST v3 semantics, also under /ex/jira/{cloudId} for OAuth callers):
 //   GET  /rest/api/3/myself | serverInfo | field | project/search | project | status | priority
-//        | issuetype | resolution | issue/{idOrKey}
+//        | priority/search | issuetype | resolution | issue/{idOrKey} | issue/{key}/editmeta
+//        | user/assignable/search | user/search
+//   PUT  /rest/api/3/issue/{key}  {fields, update} → 204 (writes: writes.ts)
+//   GET/POST /rest/api/3/issue/{key}/transitions (the workflow in writes.ts)
 //   GET/POST /rest/api/3/search/jql          POST /rest/api/3/search/approximate-count
 //   GET/POST /rest/api/3/search              → 410 (removed in Jira Cloud)
 // OAuth 2.0 (3LO): GET /authorize, POST /oauth/token, GET /oauth/token/accessible-resources.
 // Control (no auth, loopback): POST /_sandbox/touch | touch-volatile | delete | create |
-//   set-updated {key, updated} | faults | stats/reset | expire-tokens | warm {fields?};
+//   populate {count, projects?} | edit {key, fields, atMs?} | set-updated {key, updated} |
+//   faults | stats/reset | expire-tokens | warm {fields?};
 //   DELETE /_sandbox/faults; GET /_sandbox/stats | info | issue/{key}.
 // `renderCache: true` memoises rendered issue JSON (see render-cache.ts); POST /_sandbox/warm
 // pre-renders every live issue, so a benchmark measures the client, not the fake's rendering.

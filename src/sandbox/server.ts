@@ -6,18 +6,28 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { FIELD_BY_ID, FIELDS, fieldCatalogJson, projectDefs, SiteCatalog, USERS, type ProjectDef } from "./catalog.js";
-import { Dataset, FieldSelection } from "./dataset.js";
+import { Dataset, FieldSelection, type IssueEdit } from "./dataset.js";
 import { JqlError } from "./jql.js";
 import { OAuthServer } from "./oauth.js";
 import { RenderCache, type RenderTable } from "./render-cache.js";
 import { BadRequest, SearchEngine } from "./search.js";
 import { ZoneClock } from "./time.js";
+import {
+  editMetaJson,
+  INVALID_PAYLOAD,
+  matchUsers,
+  parseEdit,
+  parseTransition,
+  transitionsJson,
+  userSearchJson,
+  type EditContext,
+  type JiraErrors,
+} from "./writes.js";
 import type { FaultEndpoint, FaultKind, FaultSpec, JiraIssueJson, KeySelection, SandboxControl, SandboxHandle, SandboxOptions, SandboxStats } from "./types.js";
 
 const JSON_TYPE = "application/json;charset=UTF-8";
 const NOT_AUTHENTICATED = "Client must be authenticated to access this resource.";
 const ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it.";
-const INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again.";
 const SEARCH_REMOVED =
   "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046";
 const FAULT_KINDS: readonly FaultKind[] = ["429", "503", "500", "malformed", "truncated", "html", "hang", "reset"];
@@ -82,7 +92,10 @@ function classify(path: string): string {
   if (rest === "field") return "field";
   if (rest === "serverInfo") return "serverInfo";
   if (rest === "project/search" || rest === "project") return "project";
-  if (/^issue\/[^/]+$/.test(rest)) return "issue";
+  // Reads and writes of one issue (its transitions and edit screen too).
+  if (/^issue\/[^/]+(\/(transitions|editmeta))?$/.test(rest)) return "issue";
+  if (rest.startsWith("user/")) return "user";
+  if (rest === "priority" || rest === "priority/search") return "priority";
   return "other";
 }
 
@@ -99,6 +112,8 @@ class Sandbox {
   private readonly gateway: SiteCatalog;
   private readonly projects: ProjectDef[];
   private readonly now: () => number;
+  /** The instant of a mutation: `now`, or with `clock`, the clock after one step forward. */
+  private readonly tick: () => number;
   private readonly latencyMs: number;
   private faults: QueuedFault[] = [];
   private stats: SandboxStats = { requests: 0, byEndpoint: {}, searchRequests: 0 };
@@ -116,7 +131,16 @@ class Sandbox {
     readonly server: Server,
     port: number,
   ) {
-    this.now = opts.now ?? Date.now;
+    if (opts.clock) {
+      const { startMs, stepMs } = opts.clock;
+      if (!Number.isFinite(startMs) || !Number.isFinite(stepMs) || stepMs < 0) throw new RangeError("clock: startMs and a non-negative stepMs are required");
+      let t = startMs;
+      this.now = () => t;
+      this.tick = () => (t += stepMs);
+    } else {
+      this.now = opts.now ?? Date.now;
+      this.tick = this.now;
+    }
     this.url = `http://127.0.0.1:${port}`;
     const seed = opts.seed ?? 1;
     this.cloudId = cloudIdFor(seed);
@@ -154,8 +178,8 @@ class Sandbox {
   // control
 
   readonly control: SandboxControl = {
-    touch: (sel) => this.select(sel).map((i) => (this.ds.touch(i, this.now()), this.ds.keyOf(i))),
-    touchVolatile: (sel) => this.select(sel).map((i) => (this.ds.touchVolatile(i, this.now()), this.ds.keyOf(i))),
+    touch: (sel) => this.select(sel).map((i) => (this.ds.touch(i, this.tick()), this.ds.keyOf(i))),
+    touchVolatile: (sel) => this.select(sel).map((i) => (this.ds.touchVolatile(i, this.tick()), this.ds.keyOf(i))),
     remove: (sel) =>
       this.select(sel, true).flatMap((i) =>
         this.ds.remove(i).map((j) => {
@@ -170,9 +194,27 @@ class Sandbox {
         if (p === undefined) throw new RangeError(`create: unknown project '${project}'`);
       }
       const out: string[] = [];
-      for (let k = 0; k < Math.max(0, Math.floor(count)); k++) out.push(this.ds.keyOf(this.ds.create(p, this.now())));
+      for (let k = 0; k < Math.max(0, Math.floor(count)); k++) out.push(this.ds.keyOf(this.ds.create(p, this.tick())));
       return out;
     },
+    populate: ({ count, projects }) => {
+      const ps = (projects ?? []).map((k) => {
+        const p = this.ds.projectOfKey(k);
+        if (p === undefined) throw new RangeError(`populate: unknown project '${k}'`);
+        return p;
+      });
+      if (!Number.isInteger(count) || count < 0) throw new RangeError("populate: count must be a non-negative integer");
+      return this.ds.populate(count, ps).map((i) => this.ds.keyOf(i));
+    },
+    edit: (key, body, atMs) => {
+      const i = this.ds.lookup(key);
+      if (!this.ds.isLive(i)) throw new RangeError(`edit: no issue '${key}'`);
+      if (atMs !== undefined && !Number.isFinite(atMs)) throw new RangeError("edit: atMs must be a finite number");
+      const parsed = parseEdit(isPlainObject(body) && ("fields" in body || "update" in body) ? body : { fields: body }, this.ds.state(i), this.editContext(i));
+      if ("error" in parsed) throw new RangeError(`edit: ${describeErrors(parsed.error)}`);
+      return this.applyEdit(i, parsed.edit, atMs);
+    },
+    maxUpdatedMs: () => this.ds.maxUpdatedMs(),
     setIssueUpdated: (key, epochMs) => {
       const i = this.ds.lookup(key);
       if (!this.ds.isLive(i)) throw new RangeError(`setIssueUpdated: no issue '${key}'`);
@@ -516,8 +558,10 @@ class Sandbox {
       };
     }
     if (auth && !auth.includes("*")) {
-      const needed = rest === "myself" ? "read:jira-user" : "read:jira-work";
-      const granular = auth.some((s) => s.startsWith("read:") && s.endsWith(":jira"));
+      // Searches are POSTs that read; every other non-GET writes.
+      const writing = method !== "GET" && method !== "HEAD" && !(rest ?? "").startsWith("search");
+      const needed = rest === "myself" || (rest ?? "").startsWith("user/") ? "read:jira-user" : writing ? "write:jira-work" : "read:jira-work";
+      const granular = auth.some((s) => s.startsWith(writing ? "write:" : "read:") && s.endsWith(":jira"));
       if (!auth.includes(needed) && !granular) return jsonReply(401, { code: 401, message: "Unauthorized; scope does not match" });
     }
     const withAccount = (r: Reply): Reply => {
@@ -534,6 +578,8 @@ class Sandbox {
     }
     if (rest === "search") return errorReply(410, SEARCH_REMOVED);
     if (rest === "search/approximate-count" && method === "POST") return withAccount(this.approximateCount(body));
+    const issue = /^issue\/([^/]+)(?:\/(transitions|editmeta))?$/.exec(rest);
+    if (issue) return withAccount(this.issueRoute(method, decodeURIComponent(issue[1] ?? ""), issue[2], url.searchParams, body, cat));
     if (!get) return errorReply(405, "Method Not Allowed");
 
     switch (rest) {
@@ -551,14 +597,97 @@ class Sandbox {
         return withAccount(jsonReply(200, cat.statuses));
       case "priority":
         return withAccount(jsonReply(200, cat.priorities));
+      case "priority/search":
+        return withAccount(this.prioritySearch(url.searchParams, cat));
+      case "user/assignable/search":
+        return withAccount(this.userSearch(url.searchParams, cat, true));
+      case "user/search":
+        return withAccount(this.userSearch(url.searchParams, cat, false));
       case "issuetype":
         return withAccount(jsonReply(200, cat.issueTypes));
       case "resolution":
         return withAccount(jsonReply(200, cat.resolutions));
     }
-    const issue = /^issue\/([^/]+)$/.exec(rest);
-    if (issue) return withAccount(this.getIssue(decodeURIComponent(issue[1] ?? ""), url.searchParams, cat));
     return errorReply(404, "null for uri: " + url.toString());
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // writes
+
+  /** `/issue/{key}` (GET, PUT), `/issue/{key}/transitions` (GET, POST), `/issue/{key}/editmeta` (GET). */
+  private issueRoute(method: string, idOrKey: string, sub: string | undefined, params: URLSearchParams, body: string, cat: SiteCatalog): Reply {
+    const i = this.ds.lookup(idOrKey);
+    if (!this.ds.isLive(i)) return errorReply(404, ISSUE_NOT_FOUND);
+    const get = method === "GET" || method === "HEAD";
+    if (sub === undefined && get) return this.getIssue(idOrKey, params, cat);
+    if (sub === undefined && method === "PUT") {
+      const parsed = parseEdit(parseJson(body), this.ds.state(i), this.editContext(i));
+      if ("error" in parsed) return jsonReply(400, parsed.error);
+      this.applyEdit(i, parsed.edit);
+      // returnIssue=true answers 200 with the issue as it is now.
+      if (params.get("returnIssue") === "true") return this.getIssue(idOrKey, new URLSearchParams(), cat);
+      return { status: 204, headers: {}, body: "" };
+    }
+    if (sub === "transitions" && get) return jsonReply(200, transitionsJson(this.ds.state(i).status, cat, params));
+    if (sub === "transitions" && method === "POST") {
+      const parsed = parseTransition(parseJson(body), this.ds.state(i), this.editContext(i));
+      if ("error" in parsed) return jsonReply(400, parsed.error);
+      this.applyEdit(i, parsed.edit);
+      return { status: 204, headers: {}, body: "" };
+    }
+    if (sub === "editmeta" && get) return jsonReply(200, editMetaJson(this.ds.keyOf(i), this.ds.projects[this.ds.proj[i] ?? 0]?.companyManaged ?? false, cat));
+    return errorReply(405, "Method Not Allowed");
+  }
+
+  private editContext(i: number): EditContext {
+    const field = (id: string): unknown => (this.ds.render(i, this.site, new FieldSelection([id], "id"), this.zone)["fields"] as Record<string, unknown>)[id];
+    return {
+      companyManaged: this.ds.projects[this.ds.proj[i] ?? 0]?.companyManaged ?? false,
+      description: () => JSON.stringify(field("description") ?? null),
+      dueDate: () => (field("duedate") as string | null) ?? null,
+      priority: () => this.ds.priorityIndex(i),
+    };
+  }
+
+  /** A write takes effect: `updated` moves to the clock (or `atMs`); nothing changed, nothing moves. */
+  private applyEdit(i: number, edit: IssueEdit, atMs?: number): boolean {
+    if (Object.keys(edit).length === 0) return false;
+    const at = atMs ?? Math.max(this.tick(), this.ds.created[i] ?? 0);
+    this.ds.edit(i, edit, at);
+    return true;
+  }
+
+  private prioritySearch(params: URLSearchParams, cat: SiteCatalog): Reply {
+    const startAt = intParam(params.get("startAt"), 0);
+    const maxResults = intParam(params.get("maxResults"), 50);
+    if (startAt === undefined || startAt < 0 || maxResults === undefined || maxResults < 0) return errorReply(400, "The 'startAt' and 'maxResults' parameters must be non-negative numbers.");
+    const ids = params.getAll("id");
+    const all = cat.priorities.filter((p) => ids.length === 0 || ids.includes(String((p as { id: string }).id)));
+    const values = all.slice(startAt, startAt + maxResults).map((p) => ({ ...(p as object), isDefault: (p as { name: string }).name === "Medium" }));
+    const isLast = startAt + values.length >= all.length;
+    return jsonReply(200, { maxResults, startAt, total: all.length, isLast, values });
+  }
+
+  /** `/user/assignable/search` (needs issueKey, issueId or project) and `/user/search`. */
+  private userSearch(params: URLSearchParams, cat: SiteCatalog, assignable: boolean): Reply {
+    const query = params.get("query") ?? params.get("username") ?? "";
+    const accountId = params.get("accountId");
+    const startAt = intParam(params.get("startAt"), 0);
+    const maxResults = intParam(params.get("maxResults"), 50);
+    if (startAt === undefined || startAt < 0 || maxResults === undefined || maxResults < 0) return errorReply(400, "The 'startAt' and 'maxResults' parameters must be non-negative numbers.");
+    if (assignable) {
+      const issueKey = params.get("issueKey") ?? params.get("issueId");
+      const project = params.get("project");
+      if (!issueKey && !project) return errorReply(400, "One of the following parameters must be provided: issueKey, issueId, project.");
+      if (issueKey && !this.ds.isLive(this.ds.lookup(issueKey))) return errorReply(404, ISSUE_NOT_FOUND);
+      if (!issueKey && project && this.ds.projectOfKey(project) === undefined && !this.projects.some((p) => p.id === project)) {
+        return errorReply(404, `No project could be found with key '${project}'.`);
+      }
+    } else if (!query && accountId === null && !params.get("property")) {
+      return errorReply(400, "One of 'accountId', 'query' or 'property' must be provided.");
+    }
+    const found = matchUsers(query, accountId, this.email, assignable).slice(startAt, startAt + Math.min(maxResults, 1000));
+    return jsonReply(200, found.map((k) => userSearchJson(k, cat, this.email)));
   }
 
   private myself(cat: SiteCatalog): unknown {
@@ -879,6 +1008,16 @@ class Sandbox {
           const project = typeof payload["project"] === "string" ? payload["project"] : undefined;
           return jsonReply(200, { keys: this.control.create(project === undefined ? { count } : { count, project }) });
         }
+        case "POST /_sandbox/populate": {
+          const count = typeof payload["count"] === "number" ? payload["count"] : 1;
+          const projects = Array.isArray(payload["projects"]) ? (payload["projects"] as unknown[]).map(String) : undefined;
+          return jsonReply(200, { keys: this.control.populate(projects === undefined ? { count } : { count, projects }) });
+        }
+        case "POST /_sandbox/edit": {
+          const at = payload["atMs"];
+          const changed = this.control.edit(String(payload["key"] ?? ""), payload["fields"] ?? {}, typeof at === "number" ? at : undefined);
+          return jsonReply(200, { changed });
+        }
         case "POST /_sandbox/set-updated": {
           this.control.setIssueUpdated(String(payload["key"] ?? ""), Number(payload["updated"]));
           return jsonReply(200, { ok: true });
@@ -926,6 +1065,23 @@ class Sandbox {
       this.server.closeAllConnections();
     });
   }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** A request body as JSON, or undefined when it is not JSON (the parsers answer 400 for that). */
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeErrors(e: JiraErrors): string {
+  return [...e.errorMessages, ...Object.entries(e.errors).map(([k, v]) => `${k}: ${v}`)].join("; ");
 }
 
 function validateFault(spec: FaultSpec): QueuedFault {

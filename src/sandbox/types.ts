@@ -53,6 +53,22 @@ export interface SandboxControl {
   remove(sel?: KeySelection): string[];
   /** New issues (status To Do, created = updated = now) in `project` or spread over projects. */
   create(opts: { count: number; project?: string }): string[];
+  /**
+   * Issues with a history, like the generated dataset's (created during the year before the
+   * sandbox started, in every status, most edited since), in `projects` (default: all).
+   * Returns their keys in creation order. Also POST /_sandbox/populate `{count, projects?}`.
+   */
+  populate(opts: { count: number; projects?: string[] }): string[];
+  /**
+   * Edits an issue as a person would in Jira: `body` is what PUT /rest/api/3/issue/{key} takes
+   * (`{fields, update}`, or just the `fields` object), validated the same way (throws a
+   * RangeError naming Jira's errors). `updated` becomes `atMs` when given, else the clock.
+   * Returns false when nothing changed (then nothing moves). Also POST /_sandbox/edit
+   * `{key, fields, atMs?}`.
+   */
+  edit(key: string, body: unknown, atMs?: number): boolean;
+  /** The largest `updated` (epoch ms) among live issues; NaN when there are none. */
+  maxUpdatedMs(): number;
   /** Sets an issue's `updated` to an exact instant (boundary tests). */
   setIssueUpdated(key: string, epochMs: number): void;
   fault(spec: FaultSpec): void;
@@ -93,6 +109,12 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Clock, default Date.now. */
   now?: () => number;
+  /**
+   * A deterministic clock instead of `now`: it starts at `startMs` and stands still, except that
+   * every mutation (a REST edit or transition, a control touch, touchVolatile, create or edit)
+   * first moves it forward by `stepMs`. For fakes that must give the same times on every run.
+   */
+  clock?: { startMs: number; stepMs: number };
   /** Default clientId "sandbox-client", secret "sandbox-secret", autoApprove true. */
   oauth?: { clientId: string; clientSecret: string; autoApprove?: boolean; redirectUri?: string };
   /**

@@ -8,6 +8,7 @@ import type { Kysely, Migration, MigrationProvider } from "kysely";
 import { StoreError, UsageError } from "../errors.js";
 import type { Database } from "./schema.js";
 import { m0001_init } from "./migrations/0001_init.js";
+import { m0002_mappings } from "./migrations/0002_mappings.js";
 
 /** `PRAGMA application_id` of a pmsync cache: "PMSY". */
 export const APPLICATION_ID = 0x504d5359;
@@ -16,6 +17,7 @@ const SQLITE_HEADER = "SQLite format 3\u0000";
 /** The static list of migrations. Add new ones at the end; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_init": m0001_init,
+  "0002_mappings": m0002_mappings,
 };
 
 class StaticMigrations implements MigrationProvider {

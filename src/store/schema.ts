@@ -30,8 +30,13 @@ export interface IssueRow {
   deleted_at: string | null;
   content_hash: string;
   synced_at: string;
-  /** JSON object text: `custom.<slug>` values derived by the field mappings. */
+  /** JSON object text: `custom.<slug>` values derived by the field mappings, keyed by slug. */
   custom: string;
+  /**
+   * JSON text `{"hash", "values"}`: the provider's own values of the columns a field mapping
+   * overrides, for the content_hash they belong to (migration 0002); null when nothing is overridden.
+   */
+  provider_values: string | null;
   /** JSON text: the remote payload minus volatile members, keys sorted. */
   raw: string;
 }
@@ -109,6 +114,14 @@ export interface Database {
     candidates: string;
     fingerprint: string | null;
     decided_at: string | null;
+    updated_at: string;
+  };
+  mapping_state: {
+    connection: string;
+    derived_through: string | null;
+    applied: string | null;
+    catalog: string | null;
+    overridden: number;
     updated_at: string;
   };
   sync_runs: SyncRunRow;

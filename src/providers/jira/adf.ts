@@ -127,3 +127,35 @@ function inline(nodes: AdfNode[]): string {
   }
   return s;
 }
+
+// Plain text → ADF, for writes: the reverse of adfToText for plain text, so that
+// adfToText(textToAdf(s)) === s for ordinary text. A blank line separates paragraphs, a single
+// newline is a hard break, and a block whose every line starts with `- ` is a bullet list.
+
+export interface AdfDoc {
+  type: "doc";
+  version: 1;
+  content: AdfNode[];
+}
+
+export function textToAdf(text: string): AdfDoc {
+  const content: AdfNode[] = [];
+  for (const block of text.replace(/\r\n?/g, "\n").split("\n\n")) {
+    if (block === "") continue;
+    const lines = block.split("\n");
+    if (lines.every((l) => /^- \S/.test(l))) {
+      content.push({ type: "bulletList", content: lines.map((l) => ({ type: "listItem", content: [paragraph(l.slice(2))] })) });
+    } else content.push(paragraph(block));
+  }
+  return { type: "doc", version: 1, content };
+}
+
+function paragraph(text: string): AdfNode {
+  const nodes: AdfNode[] = [];
+  text.split("\n").forEach((line, k) => {
+    if (k > 0) nodes.push({ type: "hardBreak" });
+    // ADF forbids empty text nodes.
+    if (line !== "") nodes.push({ type: "text", text: line });
+  });
+  return { type: "paragraph", content: nodes };
+}

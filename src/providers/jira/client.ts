@@ -31,6 +31,30 @@ export interface JiraSearchPage {
   isLast?: boolean;
 }
 
+export interface JiraStatusRef {
+  id: string;
+  name: string;
+  statusCategory?: { key?: string };
+}
+
+export interface JiraTransition {
+  id: string;
+  name: string;
+  to: JiraStatusRef;
+}
+
+export interface JiraPriority {
+  id: string;
+  name: string;
+}
+
+export interface JiraUser {
+  accountId: string;
+  displayName: string;
+  emailAddress?: string;
+  active?: boolean;
+}
+
 /** Jira caps pages at 100 issues when fields are requested (5000 for ids only). */
 export const SEARCH_PAGE_SIZE = 100;
 
@@ -47,8 +71,48 @@ export class JiraClient {
     return (await this.http.json<JiraField[]>({ method: "GET", path: "/rest/api/3/field", endpoint: "field" })).data;
   }
 
+  /** One issue with the given fields; null when it is gone (or no longer visible): 404. */
+  async issue(key: string, fields: string[]): Promise<JiraIssue | null> {
+    const res = await this.http.json<JiraIssue>({ method: "GET", path: issuePath(key), query: { fields: fields.join(",") }, endpoint: "issue", accept: [404] });
+    return res.status === 404 ? null : res.data;
+  }
+
+  /** PUT /issue/{key} `{fields}` → 204. Jira's 400 carries `errors` by field id. */
+  async editIssue(key: string, fields: Record<string, unknown>): Promise<void> {
+    await this.http.json({ method: "PUT", path: issuePath(key), body: { fields }, endpoint: "issue" });
+  }
+
+  async editMeta(key: string): Promise<{ fields?: Record<string, unknown> }> {
+    return (await this.http.json<{ fields?: Record<string, unknown> }>({ method: "GET", path: `${issuePath(key)}/editmeta`, endpoint: "issue" })).data;
+  }
+
+  /** The transitions the workflow offers from the issue's current status. */
+  async transitions(key: string): Promise<JiraTransition[]> {
+    const res = await this.http.json<{ transitions?: JiraTransition[] }>({ method: "GET", path: `${issuePath(key)}/transitions`, endpoint: "transitions" });
+    return Array.isArray(res.data?.transitions) ? res.data.transitions : [];
+  }
+
+  async doTransition(key: string, id: string): Promise<void> {
+    await this.http.json({ method: "POST", path: `${issuePath(key)}/transitions`, body: { transition: { id } }, endpoint: "transitions" });
+  }
+
+  async priorities(): Promise<JiraPriority[]> {
+    const res = await this.http.json<JiraPriority[]>({ method: "GET", path: "/rest/api/3/priority", endpoint: "priority" });
+    return Array.isArray(res.data) ? res.data : [];
+  }
+
+  /** People who can be assigned `issueKey`, matching `query` (name or email prefix) or exactly `accountId`. */
+  async assignableUsers(issueKey: string, match: { query: string } | { accountId: string }): Promise<JiraUser[]> {
+    const res = await this.http.json<JiraUser[]>({ method: "GET", path: "/rest/api/3/user/assignable/search", query: { issueKey, ...match }, endpoint: "user" });
+    return Array.isArray(res.data) ? res.data : [];
+  }
+
   /** POST keeps a long explicit field list out of the URL. */
   async search(body: { jql: string; fields: string[]; maxResults: number; nextPageToken?: string }): Promise<JiraSearchPage> {
     return (await this.http.json<JiraSearchPage>({ method: "POST", path: "/rest/api/3/search/jql", body, endpoint: "search" })).data;
   }
+}
+
+function issuePath(key: string): string {
+  return `/rest/api/3/issue/${encodeURIComponent(key)}`;
 }

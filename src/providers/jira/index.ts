@@ -9,6 +9,7 @@ import { jiraApiBaseUrl, jiraAuthHeaders } from "./auth.js";
 import { JiraClient, SEARCH_PAGE_SIZE, type JiraSearchPage } from "./client.js";
 import { knownFields, requestedFields, toFieldDef } from "./fields.js";
 import { coveredRawFields, normaliseIssue } from "./normalise.js";
+import { EDITABLE_FIELDS, JiraWrites } from "./writes.js";
 
 const MINUTE = 60_000;
 
@@ -33,10 +34,13 @@ class JiraProvider implements Provider {
   // Links, not content: about half of every Jira payload (avatar URLs of each user, `self` URLs).
   readonly ignoredKeys: ReadonlySet<string> = new Set(["self", "avatarUrls", "iconUrl"]);
   private readonly client: JiraClient;
+  private readonly writes: JiraWrites;
   private covered = new Set<string>();
+  private catalogOnce: Promise<FieldDef[]> | undefined;
 
   constructor(private readonly ctx: ProviderContext) {
     this.client = new JiraClient(ctx.http);
+    this.writes = new JiraWrites(this.client, () => this.catalog(), ctx.config.site);
   }
 
   async verify(): Promise<Identity> {
@@ -75,13 +79,23 @@ class JiraProvider implements Provider {
     }
   }
 
-  // Replaced by src/providers/jira/writes.ts (in progress this session).
-  readonly editableFields: ReadonlySet<EditableField> = new Set();
-  async fetchIssue(_key: string): Promise<PulledRecord | null> {
-    throw new RemoteError("Jira writes are not available yet");
+  readonly editableFields: ReadonlySet<EditableField> = EDITABLE_FIELDS;
+
+  async fetchIssue(key: string): Promise<PulledRecord | null> {
+    return this.writes.fetchIssue(key);
   }
-  async writeIssue(_current: PulledRecord, _writes: FieldWrite[]): Promise<void> {
-    throw new RemoteError("Jira writes are not available yet");
+
+  async writeIssue(current: PulledRecord, writes: FieldWrite[]): Promise<void> {
+    return this.writes.writeIssue(current, writes);
+  }
+
+  /** The field catalog for reads and writes outside a pull: fetched once per provider object. */
+  private catalog(): Promise<FieldDef[]> {
+    if (!this.catalogOnce) {
+      this.catalogOnce = this.fieldCatalog();
+      this.catalogOnce.catch(() => (this.catalogOnce = undefined)); // a failure is not remembered
+    }
+    return this.catalogOnce;
   }
 
   rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {

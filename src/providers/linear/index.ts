@@ -1,0 +1,116 @@
+// The Linear provider: GraphQL `issues` with `includeArchived: true` (Linear hides archived and
+// trashed issues otherwise), filtered by `updatedAt >= since` and team keys, walked oldest change
+// first with cursors; writes through `issueUpdate` (writes.ts).
+
+import { canonicalJson } from "../../core/hash.js";
+import { RemoteError } from "../../errors.js";
+import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest } from "../provider.js";
+import { LINEAR_SITE, linearApiBaseUrl, linearAuthHeaders, linearDefaultApiUrl, normaliseTeamKey } from "./auth.js";
+import { classifyLinearResponse, LinearClient, PAGE_SIZE, type Connection, type LinearIssue } from "./client.js";
+import { fieldCatalog } from "./fields.js";
+import { COVERED_MEMBERS, isGone, normaliseIssue } from "./normalise.js";
+import { LinearWrites } from "./writes.js";
+
+/** The `IssueFilter` for a pull: changed since (incremental only), in the scoped teams. */
+export function issueFilter(req: Pick<PullRequest, "mode" | "sinceMs" | "projects">): Record<string, unknown> | undefined {
+  const filter: Record<string, unknown> = {};
+  // Linear compares `updatedAt` at millisecond precision; `gte` keeps the cursor instant itself.
+  if (req.mode === "incremental" && req.sinceMs !== null) filter.updatedAt = { gte: new Date(req.sinceMs).toISOString() };
+  if (req.projects.length) filter.team = { key: { in: req.projects } };
+  return Object.keys(filter).length ? filter : undefined;
+}
+
+class LinearProvider implements Provider {
+  readonly name = "linear";
+  // GraphQL returns only what is asked for, and pmsync asks for nothing that changes without an
+  // edit: the board positions (`sortOrder`, `boardOrder`, `subIssueSortOrder`) and the counters
+  // of reactions and comments are left out of the query rather than stripped afterwards.
+  readonly volatilePaths: readonly string[] = [];
+  readonly ignoredKeys: ReadonlySet<string> = new Set();
+  readonly editableFields: ReadonlySet<EditableField> = new Set<EditableField>([
+    "title", "description", "status", "priority", "assignee", "labels", "due_date", "story_points",
+  ]);
+  private readonly client: LinearClient;
+  private readonly writes: LinearWrites;
+
+  constructor(ctx: ProviderContext) {
+    // providers/http.ts imports the registry, which imports this module: load it when needed.
+    const hint = async () => (await import("../http.js")).loginHint(ctx.connectionName, ctx.config);
+    this.client = new LinearClient(ctx.http, hint);
+    this.writes = new LinearWrites(this.client);
+  }
+
+  async verify(): Promise<Identity> {
+    const { viewer, serverTimeMs } = await this.client.viewer();
+    if (!viewer || typeof viewer.id !== "string") throw new RemoteError("Linear's viewer query did not return an account");
+    // Linear's API has no per-user time zone that pmsync needs: it compares instants.
+    return { accountId: viewer.id, displayName: viewer.name, email: viewer.email ?? null, timeZone: null, serverTimeMs };
+  }
+
+  async fieldCatalog(): Promise<FieldDef[]> {
+    return fieldCatalog();
+  }
+
+  /**
+   * Trashed and archived issues are requested (so the answer is the same whether Linear counts
+   * a trashed issue as archived or not) and left out of the pages: a full pull then marks a
+   * cached one deleted. An incremental pull leaves it as it was in the cache until the next full
+   * pull, since the engine marks deletions only on full pulls.
+   */
+  async *pull(req: PullRequest): AsyncIterable<Page> {
+    const filter = issueFilter(req);
+    const fetchPage = (before?: string) => {
+      const p = this.client.issues({ last: PAGE_SIZE, ...(before ? { before } : {}), ...(filter ? { filter } : {}) });
+      p.catch(() => undefined); // awaited below; this only stops an unhandled-rejection warning
+      return p;
+    };
+    let pending: Promise<Connection<LinearIssue>> = fetchPage();
+    for (;;) {
+      const page = await pending;
+      if (!page || !Array.isArray(page.nodes) || !page.pageInfo) throw new RemoteError("a Linear issues page has no nodes or pageInfo; the page was not written");
+      const cursor = page.pageInfo.startCursor;
+      const more = page.pageInfo.hasPreviousPage === true && typeof cursor === "string" && cursor !== "";
+      // Ask for the next page while this one is written.
+      if (more) pending = fetchPage(cursor);
+      yield { records: page.nodes.filter((n) => !isGone(n)).map((n) => normaliseIssue(n)) };
+      if (!more) return;
+    }
+  }
+
+  fetchIssue(key: string): Promise<PulledRecord | null> {
+    return this.writes.fetchIssue(key);
+  }
+
+  writeIssue(current: PulledRecord, writes: FieldWrite[]): Promise<void> {
+    return this.writes.writeIssue(current, writes);
+  }
+
+  /** Linear's own `project` (the unified `project` is the team), and archive/trash flags. */
+  rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {
+    const a = (oldRaw ?? {}) as Record<string, unknown>;
+    const b = (newRaw ?? {}) as Record<string, unknown>;
+    const out: FieldChange[] = [];
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (COVERED_MEMBERS.has(k)) continue;
+      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k], this.ignoredKeys);
+      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k], this.ignoredKeys);
+      if (oldText !== newText) out.push({ field: k, old: oldText, new: newText });
+    }
+    return out;
+  }
+}
+
+export const linear: ProviderModule = {
+  create: (ctx) => new LinearProvider(ctx),
+  login: {
+    tokenLabel: "Linear personal API key (Linear → Settings → Security & access → Personal API keys)",
+    defaultSite: LINEAR_SITE,
+    defaultApiUrl: linearDefaultApiUrl,
+    needsEmail: false,
+    projectNoun: "team key",
+    normaliseProject: normaliseTeamKey,
+  },
+  classifyResponse: classifyLinearResponse,
+  apiBaseUrl: linearApiBaseUrl,
+  authHeaders: linearAuthHeaders,
+};
