@@ -93,10 +93,12 @@ export class Vocabulary {
     return v;
   }
 
-  statuses(connection: string, project: string | null): string[] {
-    return project === null
-      ? this.distinct("SELECT DISTINCT status FROM issues WHERE connection = ? ORDER BY 1", connection)
-      : this.distinct("SELECT DISTINCT status FROM issues WHERE connection = ? AND project = ? ORDER BY 1", connection, project);
+  /**
+   * Status names seen anywhere in the connection: a project's workflow usually has statuses that
+   * none of its cached issues happens to be in right now. The tracker has the last word at push.
+   */
+  statuses(connection: string): string[] {
+    return this.distinct("SELECT DISTINCT status FROM issues WHERE connection = ? ORDER BY 1", connection);
   }
 
   priorities(connection: string): string[] {
@@ -138,7 +140,7 @@ export function parseValue(field: EditableField, input: unknown, issue: CachedIs
     case "status": {
       const t = text(input)?.trim() ?? null;
       if (!t) throw new UsageError("status cannot be empty");
-      return pick("status", t, vocab.statuses(issue.connection, issue.project), issue.project ? ` in ${issue.project}` : "");
+      return pick("status", t, vocab.statuses(issue.connection), ` in connection "${issue.connection}"`);
     }
     case "priority": {
       const t = text(input)?.trim() ?? null;

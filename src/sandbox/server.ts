@@ -301,6 +301,11 @@ class Sandbox {
     this.stats.requests++;
     this.stats.byEndpoint[endpoint] = (this.stats.byEndpoint[endpoint] ?? 0) + 1;
     if (endpoint === "search") this.stats.searchRequests++;
+    // Writes counted apart too ("issue PUT", "issue POST"): tests check that none is repeated.
+    if (endpoint === "issue" && req.method !== "GET") {
+      const k = `issue ${req.method}`;
+      this.stats.byEndpoint[k] = (this.stats.byEndpoint[k] ?? 0) + 1;
+    }
 
     const body = await readBody(req);
     if (this.latencyMs > 0 && !path.startsWith("/oauth/")) {

@@ -148,6 +148,29 @@ describe("push", () => {
 
 });
 
+describe("push: status through the workflow", () => {
+  it("a status no transition leads to fails with the available transitions named; one step at a time works", async () => {
+    const { sb, home } = await syncedHome();
+    const { key } = pickIssue(home); // "To Do": the sandbox workflow has no To Do → Done
+    await runCli(["edit", key, "--set", "status=Done"], { home });
+    const r = await runCli(["push", "--json"], { home });
+    expect(r.code).toBe(1);
+    const change = JSON.parse(r.stdout).runs[0].changes[0];
+    expect(change).toMatchObject({ key, field: "status", result: "failed" });
+    expect(change.error).toMatch(/no transition .*To Do.*Done/i);
+    expect(change.error).toContain("In Progress");
+    expect(remote(sb, key).status.name).toBe("To Do");
+    expect((await pendingJson(home))[0]).toMatchObject({ key, state: "failed" });
+
+    await runCli(["edit", key, "--set", "status=In Progress"], { home });
+    expect((await runCli(["push"], { home })).code).toBe(0);
+    await runCli(["edit", key, "--set", "status=Done"], { home });
+    expect((await runCli(["push"], { home })).code).toBe(0);
+    expect(remote(sb, key).status.name).toBe("Done");
+    expect(cached(home, key)).toMatchObject({ status: "Done", status_category: "done" });
+  });
+});
+
 describe("import", () => {
   it("round-trips an edited CSV export: twenty rows changed, diff shown, pushed, found in the tracker", async () => {
     const { sb, home } = await syncedHome(80);
@@ -223,16 +246,16 @@ describe("crash safety", () => {
     const child = spawnCli(["push"], { home });
     const done = collect(child);
     // Kill it once some writes have landed.
-    for (let i = 0; i < 400 && (sb.control.stats().byEndpoint["PUT issue"] ?? 0) < 10; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 400 && (sb.control.stats().byEndpoint["issue PUT"] ?? 0) < 10; i++) await new Promise((r) => setTimeout(r, 10));
     child.kill("SIGKILL");
     await done;
-    const firstPuts = sb.control.stats().byEndpoint["PUT issue"] ?? 0;
+    const firstPuts = sb.control.stats().byEndpoint["issue PUT"] ?? 0;
     expect(firstPuts).toBeGreaterThan(0);
     expect(firstPuts).toBeLessThan(keys.length);
 
     const again = await runCli(["push", "--json"], { home });
     expect(again.code, again.stderr).toBe(0);
-    const totalPuts = sb.control.stats().byEndpoint["PUT issue"] ?? 0;
+    const totalPuts = sb.control.stats().byEndpoint["issue PUT"] ?? 0;
     expect(totalPuts).toBeLessThanOrEqual(keys.length); // no issue written twice
     for (const k of keys) {
       expect(remote(sb, k).summary).toBe(`crash-safe ${k}`);
