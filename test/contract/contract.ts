@@ -205,5 +205,31 @@ export function providerContract(startFake: StartFake): void {
       fake.remove(keys[11]!);
       expect(await provider.fetchIssue(keys[11]!)).toBeNull();
     });
+
+    it("edit + push through the CLI: written to the tracker; a field changed there meanwhile is a conflict (exit 5) until --force", async () => {
+      await loginFake(home, fake);
+      expect((await syncJson(home, ["--full"])).result.code).toBe(0);
+      const [a, b] = [keys[20]!, keys[21]!];
+      const ed = await runCli(["edit", a, "--set", "title=Pushed from the CLI", "--set", `status=${fake.vocabulary.inProgressStatus}`, "--json"], { home });
+      expect(ed.code, ed.stderr).toBe(0);
+      const queued = JSON.parse(ed.stdout).queued as number; // 1 when the issue already had that status
+      expect(queued).toBeGreaterThanOrEqual(1);
+      const pushed = await runCli(["push", "--json"], { home });
+      expect(pushed.code, pushed.stderr).toBe(0);
+      expect(JSON.parse(pushed.stdout).runs[0]).toMatchObject({ mode: "push", status: "ok", pushed: queued, conflicts: 0 });
+      expect(fake.view(a)).toMatchObject({ title: "Pushed from the CLI", status: fake.vocabulary.inProgressStatus });
+      expect(titleOf(home, a)).toBe("Pushed from the CLI");
+
+      expect((await runCli(["edit", b, "--set", "title=Mine"], { home })).code).toBe(0);
+      fake.editTitle(b, "Theirs");
+      const held = await runCli(["push"], { home });
+      expect(held.code).toBe(5);
+      expect(fake.view(b)!.title).toBe("Theirs");
+      const pending = JSON.parse((await runCli(["pending", "--json"], { home })).stdout);
+      expect(pending).toMatchObject([{ key: b, field: "title", local: "Mine", remote: "Theirs", state: "conflict" }]);
+      expect((await runCli(["push", "--force"], { home })).code).toBe(0);
+      expect(fake.view(b)!.title).toBe("Mine");
+      expect(JSON.parse((await runCli(["pending", "--json"], { home })).stdout)).toEqual([]);
+    });
   });
 }
