@@ -98,11 +98,25 @@ export class Vocabulary {
    * none of its cached issues happens to be in right now. The tracker has the last word at push.
    */
   statuses(connection: string): string[] {
-    return this.distinct("SELECT DISTINCT status FROM issues WHERE connection = ? ORDER BY 1", connection);
+    return this.withCatalog(connection, "status", this.distinct("SELECT DISTINCT status FROM issues WHERE connection = ? ORDER BY 1", connection));
   }
 
   priorities(connection: string): string[] {
-    return this.distinct("SELECT DISTINCT priority FROM issues WHERE connection = ? ORDER BY 1", connection);
+    return this.withCatalog(connection, "priority", this.distinct("SELECT DISTINCT priority FROM issues WHERE connection = ? ORDER BY 1", connection));
+  }
+
+  /**
+   * Adds the names a provider listed in its field catalog (`schema.unified` + `schema.allowedValues`:
+   * Redmine's statuses and priorities, GitHub's status names) to those seen on cached issues.
+   */
+  private withCatalog(connection: string, unified: string, seen: string[]): string[] {
+    const schemas = this.sqlite.prepare("SELECT schema FROM field_catalog WHERE connection = ? AND schema LIKE '%allowedValues%'").pluck().all(connection) as string[];
+    const names = new Set(seen);
+    for (const text of schemas) {
+      const schema = JSON.parse(text) as { unified?: unknown; allowedValues?: unknown };
+      if (schema.unified === unified && Array.isArray(schema.allowedValues)) for (const v of schema.allowedValues) if (typeof v === "string") names.add(v);
+    }
+    return [...names].sort();
   }
 
   people(connection: string): string[] {

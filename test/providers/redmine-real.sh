@@ -6,10 +6,11 @@
 #   bash test/providers/redmine-real.sh            # build, start Redmine, run the test, stop Redmine
 #   KEEP_REDMINE=1 bash test/providers/redmine-real.sh   # leave the server running
 #
-# Env: PORT (3000), REDMINE_TOOLS (/work/shared/tools), SKIP_BUILD=1 (dist/ is already built).
+# Env: PORT (3000), REDMINE_TOOLS (../shared/tools beside the repository), SKIP_BUILD=1 (dist/ is already built).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TOOLS="${REDMINE_TOOLS:-/work/shared/tools}"
+# ../shared beside the repository (as CI lays it out), unless REDMINE_TOOLS says otherwise.
+TOOLS="${REDMINE_TOOLS:-$(cd .. && pwd)/shared/tools}"
 export PORT="${PORT:-3000}"
 
 [ "${SKIP_BUILD:-}" = 1 ] || npx tsc -p tsconfig.json

@@ -144,6 +144,26 @@ describe.skipIf(!URL_ || !KEY)("redmine provider against a real Redmine", () => 
     await expect(provider.writeIssue(after, [{ field: "assignee", value: "nobody-by-this-name" }])).rejects.toBeInstanceOf(UsageError);
   });
 
+  it("pmsync edit + push shows up on the server; a server-side change first is a conflict (exit 5) until --force", async () => {
+    const [a, b] = [created[4]!, created[5]!];
+    await syncJson(home, ["--incremental"]);
+    const ed = await runCli(["edit", `#${a}`, "--set", `title=${run} pushed`, "--set", "status=In Progress", "--set", "due_date=2032-01-02"], { home });
+    expect(ed.code, ed.stderr).toBe(0);
+    const pushed = await runCli(["push", "--json"], { home });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(JSON.parse(pushed.stdout).runs[0]).toMatchObject({ status: "ok", pushed: 3, conflicts: 0 });
+    expect((await rest("GET", `/issues/${a}.json`)).json.issue).toMatchObject({ subject: `${run} pushed`, status: { name: "In Progress" }, due_date: "2032-01-02" });
+    expect(row(a)!.title).toBe(`${run} pushed`);
+
+    expect((await runCli(["edit", `#${b}`, "--set", `title=${run} mine`], { home })).code).toBe(0);
+    expect((await rest("PUT", `/issues/${b}.json`, { issue: { subject: `${run} theirs` } })).status).toBe(204);
+    const held = await runCli(["push"], { home });
+    expect(held.code).toBe(5);
+    expect((await rest("GET", `/issues/${b}.json`)).json.issue.subject).toBe(`${run} theirs`);
+    expect((await runCli(["push", "--force"], { home })).code).toBe(0);
+    expect((await rest("GET", `/issues/${b}.json`)).json.issue.subject).toBe(`${run} mine`);
+  });
+
   it("a deleted issue: fetchIssue returns null and --full marks it deleted", async () => {
     const id = created[3]!;
     expect((await rest("DELETE", `/issues/${id}.json`)).status).toBe(204);

@@ -78,12 +78,20 @@ class RedmineProvider implements Provider {
   }
 
   async fieldCatalog(): Promise<FieldDef[]> {
+    // The status and priority names the instance has, so `edit`/`import` can check values offline
+    // (the cache alone only knows the ones some issue is in right now).
+    const statuses = await this.client.statuses();
+    const priorities = await this.client.priorities();
+    const allowed: Record<string, string[]> = { status: statuses.map((s) => s.name), priority: priorities.map((p) => p.name) };
+    const standard = STANDARD_FIELDS.map((f) =>
+      allowed[f.id] ? { ...f, schema: { ...(f.schema as object), unified: f.id, allowedValues: allowed[f.id] } } : f,
+    );
     const custom = await this.client.customFields();
-    if (custom) return [...STANDARD_FIELDS, ...custom.filter((cf) => (cf.customized_type ?? "issue") === "issue").map(customFieldDef)];
+    if (custom) return [...standard, ...custom.filter((cf) => (cf.customized_type ?? "issue") === "issue").map(customFieldDef)];
     // Not an admin: the custom fields the most recently updated issues carry.
     const projects = this.ctx.config.projects;
     const sample = await this.client.issues(projects.length === 1 ? { project: projects[0]! } : {}, "updated_on:desc", 0);
-    return [...STANDARD_FIELDS, ...seenCustomFields(sample?.issues ?? [])];
+    return [...standard, ...seenCustomFields(sample?.issues ?? [])];
   }
 
   async *pull(req: PullRequest): AsyncIterable<Page> {
