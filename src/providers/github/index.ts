@@ -15,8 +15,8 @@
 //   dropped. An issue deleted during the pull shifts the pages the same way without a trace;
 //   that is left to the next full pull.
 
-import { canonicalJson } from "../../core/hash.js";
 import { RemoteError, UsageError } from "../../errors.js";
+import { memberChanges } from "../member-changes.js";
 import type { ResponseClassifier } from "../../http/client.js";
 import { parseRetryAfter } from "../../http/client.js";
 import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest } from "../provider.js";
@@ -241,16 +241,7 @@ class GitHubProvider implements Provider {
   }
 
   rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {
-    const a = (oldRaw ?? {}) as Record<string, unknown>;
-    const b = (newRaw ?? {}) as Record<string, unknown>;
-    const out: FieldChange[] = [];
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (COVERED_MEMBERS.has(k) || this.ignoredKeys.has(k)) continue;
-      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k], this.ignoredKeys);
-      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k], this.ignoredKeys);
-      if (oldText !== newText) out.push({ field: k, old: oldText, new: newText });
-    }
-    return out;
+    return memberChanges(oldRaw, newRaw, COVERED_MEMBERS, this.ignoredKeys);
   }
 }
 

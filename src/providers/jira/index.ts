@@ -2,8 +2,8 @@
 // fields; incremental pulls by `updated`, sent as epoch milliseconds so the account's profile time
 // zone cannot shift the window (PROVIDERS.md §12.1).
 
-import { canonicalJson } from "../../core/hash.js";
 import { RemoteError } from "../../errors.js";
+import { memberChanges } from "../member-changes.js";
 import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest } from "../provider.js";
 import { jiraApiBaseUrl, jiraAuthHeaders } from "./auth.js";
 import { JiraClient, SEARCH_PAGE_SIZE, type JiraSearchPage } from "./client.js";
@@ -99,16 +99,8 @@ class JiraProvider implements Provider {
   }
 
   rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {
-    const a = ((oldRaw as { fields?: Record<string, unknown> })?.fields ?? {}) as Record<string, unknown>;
-    const b = ((newRaw as { fields?: Record<string, unknown> })?.fields ?? {}) as Record<string, unknown>;
-    const out: FieldChange[] = [];
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (this.covered.has(k)) continue;
-      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k], this.ignoredKeys);
-      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k], this.ignoredKeys);
-      if (oldText !== newText) out.push({ field: k, old: oldText, new: newText });
-    }
-    return out;
+    const fields = (raw: unknown) => (raw as { fields?: unknown } | null)?.fields;
+    return memberChanges(fields(oldRaw), fields(newRaw), this.covered, this.ignoredKeys);
   }
 }
 

@@ -19,8 +19,16 @@
 // - GraphQL errors raised while resolving (e.g. "Entity not found") come with HTTP 200 and
 //   `data` null-propagated, as graphql-js produces them.
 // - The clock starts at 2026-11-01T09:00:00Z and moves one second per change.
+// - OAuth 2.0 (authorization code, PKCE S256) under `/oauth/…` as on linear.app and
+//   api.linear.app: `GET /oauth/authorize` approves at once and redirects to the loopback
+//   callback; `POST /oauth/token` takes a form body only, answers `{access_token, token_type:
+//   "Bearer", expires_in, refresh_token, scope}` and refuses with RFC 6749's 400 `{error}`. The
+//   registered callback is `http://127.0.0.1/callback` or `http://localhost/callback` on any port
+//   (Linear's port matching is UNCONFIRMED). With PKCE the client secret is optional; a client
+//   without one must send the verifier. Access tokens expire (real clock, default 24 h) and
+//   refresh tokens rotate: a spent one is refused with `invalid_grant`.
 
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import {
@@ -383,6 +391,17 @@ interface IssueFilter { id?: StringCmp; createdAt?: DateCmp; updatedAt?: DateCmp
 export interface LinearFakeOptions {
   /** How a wrong key is answered: Linear's HTTP 400 `AUTHENTICATION_ERROR` (default) or 401. */
   authFailureStatus?: 400 | 401;
+  /** Lifetime of the OAuth access tokens the fake issues, in seconds (Linear: about a day). */
+  accessTokenTtlS?: number;
+}
+
+/** One request to the OAuth endpoints: the query and form parameters as received. */
+export interface OAuthLoggedRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  contentType: string | undefined;
+  status: number;
 }
 
 export interface LoggedRequest {
@@ -406,6 +425,14 @@ export interface LinearFake extends FakeTracker {
   setPriorityAndState(key: string, priority: number, stateName: string): void;
   /** The fake's schema, for estimating a query's complexity as the fake does. */
   readonly schema: ReturnType<typeof buildSchema>;
+  /** The fake's OAuth app and endpoints. */
+  readonly oauth: { clientId: string; clientSecret: string; authorizeUrl: string; tokenUrl: string };
+  /** Every request to `/oauth/…`, in order (the browser's authorize visits included). */
+  readonly oauthRequests: readonly OAuthLoggedRequest[];
+  /** Every OAuth access token issued so far stops working (refresh tokens still do). */
+  expireAccessTokens(): void;
+  /** The next authorize request is refused by the user (`error=access_denied`). */
+  denyNextAuthorize(): void;
 }
 
 class LinearData {

@@ -2,10 +2,10 @@
 // trashed issues otherwise), filtered by `updatedAt >= since` and team keys, walked oldest change
 // first with cursors; writes through `issueUpdate` (writes.ts).
 
-import { canonicalJson } from "../../core/hash.js";
 import { RemoteError } from "../../errors.js";
+import { memberChanges } from "../member-changes.js";
 import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest } from "../provider.js";
-import { LINEAR_SITE, linearApiBaseUrl, linearAuthHeaders, linearDefaultApiUrl, normaliseTeamKey } from "./auth.js";
+import { LINEAR_API, LINEAR_SITE, linearApiBaseUrl, linearAuthHeaders, linearDefaultApiUrl, normaliseTeamKey } from "./auth.js";
 import { classifyLinearResponse, LinearClient, PAGE_SIZE, type Connection, type LinearIssue } from "./client.js";
 import { fieldCatalog } from "./fields.js";
 import { COVERED_MEMBERS, isGone, normaliseIssue } from "./normalise.js";
@@ -87,21 +87,43 @@ class LinearProvider implements Provider {
 
   /** Linear's own `project` (the unified `project` is the team), and archive/trash flags. */
   rawChanges(oldRaw: unknown, newRaw: unknown): FieldChange[] {
-    const a = (oldRaw ?? {}) as Record<string, unknown>;
-    const b = (newRaw ?? {}) as Record<string, unknown>;
-    const out: FieldChange[] = [];
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (COVERED_MEMBERS.has(k)) continue;
-      const oldText = a[k] === undefined || a[k] === null ? null : canonicalJson(a[k], this.ignoredKeys);
-      const newText = b[k] === undefined || b[k] === null ? null : canonicalJson(b[k], this.ignoredKeys);
-      if (oldText !== newText) out.push({ field: k, old: oldText, new: newText });
-    }
-    return out;
+    return memberChanges(oldRaw, newRaw, COVERED_MEMBERS, this.ignoredKeys);
   }
+}
+
+/**
+ * Linear's OAuth endpoints: the consent page on linear.app, the token endpoint on the API host
+ * (PROVIDERS.md §3.1). Any other site (a fake, a proxy) serves both under its own `/oauth/`.
+ */
+export function linearOAuthUrls(site: string): { authorizeUrl: string; tokenUrl: string; revokeUrl: string } {
+  const base = site.replace(/\/+$/, "");
+  let host = "";
+  try {
+    host = new URL(base).hostname;
+  } catch {
+    // not a URL: login's normaliseSite has refused it already
+  }
+  if (host === "linear.app" || host.endsWith(".linear.app")) {
+    return { authorizeUrl: `${LINEAR_SITE}/oauth/authorize`, tokenUrl: `${LINEAR_API}/oauth/token`, revokeUrl: `${LINEAR_API}/oauth/revoke` };
+  }
+  return { authorizeUrl: `${base}/oauth/authorize`, tokenUrl: `${base}/oauth/token`, revokeUrl: `${base}/oauth/revoke` };
 }
 
 export const linear: ProviderModule = {
   create: (ctx) => new LinearProvider(ctx),
+  // An OAuth app used as a public client: PKCE (S256) stands in for the client secret, which
+  // Linear then makes optional. Scopes are comma-separated. Whether Linear matches a loopback
+  // callback on any port is unconfirmed, so the app registers one fixed port
+  // (http://127.0.0.1:9877/callback; another with --port). Access tokens last about a day and
+  // come with rotating refresh tokens; the token endpoint takes a form body.
+  oauth: {
+    endpoints: linearOAuthUrls,
+    scope: "read,write",
+    defaultPort: 9877,
+    clientSecret: "optional",
+    tokenBody: "form",
+    authorizeParams: { prompt: "consent" },
+  },
   login: {
     tokenLabel: "Linear personal API key (Linear → Settings → Security & access → Personal API keys)",
     defaultSite: LINEAR_SITE,
