@@ -28,6 +28,10 @@ export function spawnPty(args: string[], opts: CliOptions & { cols?: number } = 
   // A real terminal has colour unless the user says otherwise.
   if (!opts.env || !("NO_COLOR" in opts.env)) delete env.NO_COLOR;
   env.TERM = "xterm-256color";
+  // A person's terminal, not a CI log: with CI set, ora and cli-table3's colour detection turn
+  // themselves off (the CI runner sets it for the whole test run).
+  delete env.CI;
+  delete env.CONTINUOUS_INTEGRATION;
   const cmd = `stty cols ${opts.cols ?? 120} rows 40; exec ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(" ")}`;
   const child = spawn("script", ["-qefc", cmd, "/dev/null"], { env, stdio: ["pipe", "pipe", "pipe"] });
   let raw = "";

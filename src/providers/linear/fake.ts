@@ -736,6 +736,143 @@ class LinearData {
 }
 
 // ---------------------------------------------------------------------------------------------
+// OAuth (linear.app/oauth/authorize, api.linear.app/oauth/token)
+
+const SCOPES = new Set(["read", "write", "issues:create", "comments:create", "timeSchedule:write", "admin"]);
+const CODE_TTL_MS = 10 * 60_000;
+const FORM_TYPE = "application/x-www-form-urlencoded";
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+interface AuthCode { redirectUri: string; scope: string[]; challenge: string | null; expiresAt: number; used: boolean }
+/** What a refresh token carries on to the tokens it is exchanged for. */
+interface Grant { scope: string[]; confidential: boolean }
+
+const hex = (seed: string, n: number) => createHash("sha256").update(`pmsync-linear-fake:${seed}`).digest("hex").slice(0, n);
+
+class LinearOAuth {
+  // Linear shows both as 32 hex characters in the app's settings.
+  readonly clientId = hex("client-id", 32);
+  readonly clientSecret = hex("client-secret", 32);
+  readonly requests: OAuthLoggedRequest[] = [];
+  denyNext = false;
+  private readonly codes = new Map<string, AuthCode>();
+  /** Access token → when it stops working (real clock: pmsync compares `expires_at` to it). */
+  private readonly access = new Map<string, number>();
+  private readonly refresh = new Map<string, Grant>();
+
+  constructor(private readonly ttlS: number) {}
+
+  accepts(accessToken: string): boolean {
+    const until = this.access.get(accessToken);
+    return until !== undefined && Date.now() < until;
+  }
+
+  expireAll(): void {
+    for (const t of this.access.keys()) this.access.set(t, 0);
+  }
+
+  /** Token endpoint calls are pmsync's; authorize visits are the browser's. */
+  tokenRequests(): number {
+    return this.requests.filter((r) => r.path === "/oauth/token").length;
+  }
+
+  handle(method: string, url: URL, contentType: string | undefined, raw: string): Reply {
+    const form = (contentType ?? "").startsWith(FORM_TYPE) ? Object.fromEntries(new URLSearchParams(raw)) : {};
+    const log: OAuthLoggedRequest = { method, path: url.pathname, params: { ...Object.fromEntries(url.searchParams), ...form }, contentType, status: 0 };
+    this.requests.push(log);
+    let reply: Reply;
+    if (url.pathname === "/oauth/authorize" && method === "GET") reply = this.authorize(url.searchParams);
+    else if (url.pathname === "/oauth/token" && method === "POST") reply = this.token(contentType, form);
+    else reply = { status: 404, headers: { "content-type": "text/plain" }, body: "Not Found" };
+    log.status = reply.status;
+    return reply;
+  }
+
+  /**
+   * The consent page, approved at once. A wrong client or callback gets an error page (never a
+   * redirect to an address the app did not register); everything else goes back to the callback.
+   */
+  private authorize(q: URLSearchParams): Reply {
+    const page = (text: string): Reply => ({ status: 400, headers: { "content-type": "text/html; charset=utf-8" }, body: `<!doctype html><html><body><p>${text}</p></body></html>` });
+    if (q.get("client_id") !== this.clientId) return page("Invalid client_id: no OAuth application has this client id.");
+    let cb: URL;
+    try {
+      cb = new URL(q.get("redirect_uri") ?? "");
+    } catch {
+      return page("Invalid redirect_uri.");
+    }
+    if (cb.protocol !== "http:" || !LOOPBACK_HOSTS.has(cb.hostname) || cb.pathname !== "/callback" || cb.hash) {
+      return page("Invalid redirect_uri: it is not one of the application's callback URLs.");
+    }
+    const back = (params: Record<string, string>): Reply => {
+      for (const [k, v] of Object.entries(params)) cb.searchParams.set(k, v);
+      const state = q.get("state");
+      if (state !== null) cb.searchParams.set("state", state);
+      return { status: 302, headers: { location: cb.toString() }, body: "" };
+    };
+    if (q.get("response_type") !== "code") return back({ error: "unsupported_response_type", error_description: "response_type must be code" });
+    // Comma-separated: "read write" is one unknown scope here, as on linear.app.
+    const scope = (q.get("scope") ?? "read").split(",").map((x) => x.trim());
+    const unknown = scope.find((x) => !SCOPES.has(x));
+    if (unknown !== undefined) return back({ error: "invalid_scope", error_description: `Invalid scope: ${unknown}` });
+    const challenge = q.get("code_challenge");
+    if (challenge !== null && q.get("code_challenge_method") !== "S256") return back({ error: "invalid_request", error_description: "code_challenge_method must be S256" });
+    if (this.denyNext) {
+      this.denyNext = false;
+      return back({ error: "access_denied", error_description: "The user denied the authorization request" });
+    }
+    const code = randomBytes(16).toString("hex");
+    this.codes.set(code, { redirectUri: q.get("redirect_uri")!, scope, challenge, expiresAt: Date.now() + CODE_TTL_MS, used: false });
+    return back({ code });
+  }
+
+  private token(contentType: string | undefined, p: Record<string, string>): Reply {
+    const refuse = (error: string, description: string): Reply => ({
+      status: 400,
+      headers: { "content-type": JSON_TYPE, "cache-control": "no-store" },
+      body: JSON.stringify({ error, error_description: description }),
+    });
+    if (!(contentType ?? "").startsWith(FORM_TYPE)) return refuse("invalid_request", `Content-Type must be ${FORM_TYPE}`);
+    if (p.client_id !== this.clientId) return refuse("invalid_client", "Client authentication failed");
+    if (p.client_secret !== undefined && p.client_secret !== this.clientSecret) return refuse("invalid_client", "Client authentication failed");
+    const confidential = p.client_secret !== undefined;
+    if (p.grant_type === "authorization_code") {
+      // The redirect_uri is compared before the code is touched, so a mismatch leaves it usable.
+      const c = this.codes.get(p.code ?? "");
+      if (!c || c.used || Date.now() > c.expiresAt) return refuse("invalid_grant", "The authorization code is invalid, expired or already used");
+      if (p.redirect_uri !== c.redirectUri) return refuse("invalid_grant", "redirect_uri does not match the one of the authorization request");
+      if (c.challenge === null && !confidential) return refuse("invalid_client", "client_secret is required without PKCE");
+      if (c.challenge !== null && createHash("sha256").update(p.code_verifier ?? "").digest("base64url") !== c.challenge) {
+        return refuse("invalid_grant", "code_verifier does not match the code_challenge");
+      }
+      c.used = true;
+      return this.issue({ scope: c.scope, confidential });
+    }
+    if (p.grant_type === "refresh_token") {
+      const g = this.refresh.get(p.refresh_token ?? "");
+      if (!g) return refuse("invalid_grant", "The refresh token is invalid, expired or revoked");
+      if (g.confidential && !confidential) return refuse("invalid_client", "client_secret is required for this refresh token");
+      this.refresh.delete(p.refresh_token!); // rotation: a refresh token works once
+      return this.issue(g);
+    }
+    return p.grant_type ? refuse("unsupported_grant_type", `Unsupported grant_type: ${p.grant_type}`) : refuse("invalid_request", "grant_type is required");
+  }
+
+  private issue(g: Grant): Reply {
+    const accessToken = `lin_oauth_${randomBytes(32).toString("hex")}`;
+    const refreshToken = `lin_refresh_${randomBytes(32).toString("hex")}`;
+    this.access.set(accessToken, Date.now() + this.ttlS * 1000);
+    this.refresh.set(refreshToken, g);
+    return {
+      status: 200,
+      headers: { "content-type": JSON_TYPE, "cache-control": "no-store" },
+      // Linear's documented example gives `scope` as an array of the granted scopes.
+      body: JSON.stringify({ access_token: accessToken, token_type: "Bearer", expires_in: this.ttlS, refresh_token: refreshToken, scope: g.scope }),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The server
 
 interface Reply {
@@ -775,6 +912,7 @@ export async function startLinearFake(options: LinearFakeOptions = {}): Promise<
   const token = `lin_api_${createHash("sha256").update("pmsync-linear-fake:key").digest("hex").slice(0, 40)}`;
   const oauthToken = `lin_oauth_${createHash("sha256").update("pmsync-linear-fake:oauth").digest("hex").slice(0, 48)}`;
   const requests: LoggedRequest[] = [];
+  const oauth = new LinearOAuth(options.accessTokenTtlS ?? 24 * 3600);
   const faults: { kind: FakeFault; remaining: number }[] = [];
   const extras = { archived: [] as string[], trashed: [] as string[], outOfScope: [] as string[] };
   const windowStart = Date.now();
@@ -805,6 +943,8 @@ export async function startLinearFake(options: LinearFakeOptions = {}): Promise<
   const checkAuth = (authorization: string | undefined): Reply | null => {
     const failure = options.authFailureStatus ?? 400;
     if (authorization === token || authorization === `Bearer ${oauthToken}`) return null;
+    const bearer = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+    if (bearer !== undefined && oauth.accepts(bearer)) return null;
     if (authorization === `Bearer ${token}`) return authError(failure, API_KEY_AS_BEARER);
     return authError(failure, "Authentication required, not authenticated");
   };
@@ -860,6 +1000,14 @@ export async function startLinearFake(options: LinearFakeOptions = {}): Promise<
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req);
+    const where = new URL(req.url ?? "/", "http://fake");
+    if (where.pathname.startsWith("/oauth/")) {
+      // The OAuth endpoints are not the GraphQL API: no faults, no rate-limit headers.
+      const reply = oauth.handle(req.method ?? "GET", where, req.headers["content-type"], raw);
+      res.writeHead(reply.status, { ...reply.headers, "content-length": String(Buffer.byteLength(reply.body)) });
+      res.end(reply.body);
+      return;
+    }
     const log: LoggedRequest = { authorization: req.headers.authorization, status: 0, query: null, variables: {}, complexity: null };
     requests.push(log);
     let reply: Reply;
@@ -969,7 +1117,7 @@ export async function startLinearFake(options: LinearFakeOptions = {}): Promise<
       faults.push({ kind, remaining: count });
     },
     requestCount() {
-      return requests.length;
+      return requests.length + oauth.tokenRequests();
     },
     view,
     vocabulary: {
@@ -977,6 +1125,14 @@ export async function startLinearFake(options: LinearFakeOptions = {}): Promise<
       doneStatus: "Done",
       priorities: ["Urgent", "High", "Medium", "Low"],
       users: ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson"],
+    },
+    oauth: { clientId: oauth.clientId, clientSecret: oauth.clientSecret, authorizeUrl: `${url}/oauth/authorize`, tokenUrl: `${url}/oauth/token` },
+    oauthRequests: oauth.requests,
+    expireAccessTokens() {
+      oauth.expireAll();
+    },
+    denyNextAuthorize() {
+      oauth.denyNext = true;
     },
     close() {
       for (const s of sockets) s.destroy();
