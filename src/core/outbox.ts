@@ -5,28 +5,18 @@
 
 import type BetterSqlite3 from "better-sqlite3";
 import { UsageError } from "../errors.js";
-import type { EditableField, FieldValue } from "../providers/provider.js";
+import type { EditableField, FieldValue, NormalisedIssue } from "../providers/provider.js";
 
 export const EDITABLE_FIELDS: readonly EditableField[] = ["title", "description", "status", "priority", "assignee", "labels", "due_date", "story_points"];
 
 export type ChangeState = "pending" | "conflict" | "failed";
 
-export interface CachedIssue {
+/** An issue as the cache holds it: the unified fields edits work on, and whose version it is. */
+export type CachedIssue = Pick<NormalisedIssue, "id" | "key" | "project" | EditableField> & {
   connection: string;
   provider: string;
-  id: string;
-  key: string;
-  project: string | null;
-  title: string | null;
-  description: string | null;
-  status: string | null;
-  priority: string | null;
-  assignee: string | null;
-  labels: string[];
-  due_date: string | null;
-  story_points: number | null;
   content_hash: string;
-}
+};
 
 export interface PendingChange {
   id: number;

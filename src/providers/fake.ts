@@ -3,16 +3,10 @@
 // signals); these methods are the test's hands on the server's data, like a colleague editing
 // the tracker while pmsync is not looking.
 
+import type { NormalisedIssue } from "./provider.js";
+
 /** One issue as the tracker holds it, in unified terms (for checking writes). */
-export interface FakeIssueView {
-  title: string | null;
-  description: string | null;
-  status: string | null;
-  priority: string | null;
-  assignee: string | null;
-  labels: string[];
-  due_date: string | null;
-}
+export type FakeIssueView = Pick<NormalisedIssue, "title" | "description" | "status" | "priority" | "assignee" | "labels" | "due_date">;
 
 export type FakeFault = "rate_limit" | "server_error" | "malformed";
 
