@@ -8,6 +8,8 @@ import { UsageError } from "../errors.js";
 export interface UsageDay {
   day: string;
   requests: number;
+  /** 304 Not Modified answers to conditional requests: they cost no rate-limit budget (GitHub). */
+  not_modified: number;
   errors: number;
   retries: number;
   rate_limit_waits: number;
@@ -35,7 +37,7 @@ export async function usage(ctx: AppContext, names: string[], days: number): Pro
   const result = selected.map((connection) => {
     const reqs = sqlite
       .prepare(
-        `SELECT day, sum(requests) AS requests, sum(errors) AS errors, sum(retries) AS retries, sum(rate_limit_waits) AS rate_limit_waits,
+        `SELECT day, sum(requests) AS requests, sum(CASE WHEN status = 304 THEN requests ELSE 0 END) AS not_modified, sum(errors) AS errors, sum(retries) AS retries, sum(rate_limit_waits) AS rate_limit_waits,
                 sum(wait_ms) AS wait_ms, sum(bytes_in) AS bytes_in, sum(bytes_out) AS bytes_out
          FROM api_usage WHERE connection = ? AND day >= ? GROUP BY day`,
       )
@@ -61,6 +63,7 @@ export async function usage(ctx: AppContext, names: string[], days: number): Pro
         return {
           day,
           requests: r?.requests ?? 0,
+          not_modified: r?.not_modified ?? 0,
           errors: r?.errors ?? 0,
           retries: r?.retries ?? 0,
           rate_limit_waits: r?.rate_limit_waits ?? 0,
@@ -89,6 +92,7 @@ export async function usage(ctx: AppContext, names: string[], days: number): Pro
       c.connection,
       d.day,
       d.requests,
+      d.not_modified,
       d.errors,
       d.retries,
       d.rate_limit_waits,
@@ -101,7 +105,7 @@ export async function usage(ctx: AppContext, names: string[], days: number): Pro
       d.rate_remaining === null ? "" : `${d.rate_remaining}${d.rate_limit !== null ? `/${d.rate_limit}` : ""}`,
     ]),
   );
-  await printTable(ctx.io, ["connection", "day", "requests", "errors", "retries", "rl_waits", "MB_in", "runs", "ok", "pulled", "changed", "pushed", "budget"], rows);
+  await printTable(ctx.io, ["connection", "day", "requests", "free_304", "errors", "retries", "rl_waits", "MB_in", "runs", "ok", "pulled", "changed", "pushed", "budget"], rows);
   return result;
 }
 

@@ -155,7 +155,7 @@ describe("terminal and piped output", () => {
     expect(usageTty.text).toMatch(/┌.*┐/); // cli-table3 box
     expect(usageTty.raw).toMatch(/\u001b\[36m/); // coloured header
     const usagePiped = await runCli(["usage"], { home });
-    expect(usagePiped.stdout.split("\n")[0]).toBe("connection\tday\trequests\terrors\tretries\trl_waits\tMB_in\truns\tok\tpulled\tchanged\tpushed\tbudget");
+    expect(usagePiped.stdout.split("\n")[0]).toBe("connection\tday\trequests\tfree_304\terrors\tretries\trl_waits\tMB_in\truns\tok\tpulled\tchanged\tpushed\tbudget");
     expect(usagePiped.stdout).not.toMatch(/┌|\u001b\[/);
 
     const statusTty = await runPty(["status"], { home });

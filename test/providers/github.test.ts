@@ -20,6 +20,8 @@ import { statusPatch, validationMessage } from "../../src/providers/github/write
 import { connectionHttp } from "../../src/providers/http.js";
 import type { Provider, PulledRecord } from "../../src/providers/provider.js";
 import { providerModule } from "../../src/providers/registry.js";
+import { openStore } from "../../src/store/db.js";
+import { SyncStore } from "../../src/store/sync-store.js";
 import { CONTRACT_ISSUES, loginFake, providerContract } from "../contract/contract.js";
 import { collect, query, runCli, scalar, spawnCli, syncJson, tempHome } from "../helpers/cli.js";
 
@@ -160,6 +162,13 @@ describe("GitHub through the CLI", () => {
     const rows = usage.drain();
     expect(rows.find((r) => r.endpoint === "issue" && r.status === 304)).toMatchObject({ requests: 1, errors: 0 });
     expect(rows.find((r) => r.endpoint === "issue" && r.status === 200)).toMatchObject({ requests: 1 });
+    // Stored as a sync stores usage, `pmsync usage` lists the 304 as free.
+    const store = await openStore(join(home, "pmsync.db"));
+    new SyncStore(store).flushUsage("github", rows);
+    await store.close();
+    const day = JSON.parse((await runCli(["usage", "--json"], { home })).stdout).connections[0].days.at(-1);
+    expect(day).toMatchObject({ not_modified: 1 });
+    expect(day.requests).toBeGreaterThanOrEqual(3); // login's who-am-I, the 200 and the 304
     // An edit changes the ETag: the next read is a 200 with the new title.
     fake.editTitle(keys[5]!, "new title");
     expect((await p.fetchIssue(keys[5]!))?.issue.title).toBe("new title");
