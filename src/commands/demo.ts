@@ -1,12 +1,12 @@
 // `pmsync demo` (SPEC §2): the main job end to end on the built-in sandbox, in a temporary
-// PMSYNC_HOME: log in, full sync, a few remote edits, incremental sync, then status, a few
-// exported rows and the usage report.
+// PMSYNC_HOME: log in, full sync, a few remote edits, incremental sync, local edits pushed (one
+// held back by a conflict), then status, a few exported rows and the usage report.
 
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppContext } from "../cli/context.js";
-import { ExitWithCode } from "../errors.js";
+import { ConflictError, ExitWithCode } from "../errors.js";
 
 export async function demo(parent: AppContext, opts: { issues: number }): Promise<void> {
   const io = parent.io;
@@ -56,6 +56,31 @@ export async function demo(parent: AppContext, opts: { issues: number }): Promis
     io.info(`\n(meanwhile, someone edits ${touched.length} issues and views 20 others in the tracker)`);
     step("pmsync sync            (incremental: only the 5 edits are written; views change nothing)");
     await sync(ctx, { names: ["sandbox"], mode: "auto", projects: [], dryRun: false });
+
+    // Local edits, pushed safely: one goes through, one meets a colleague's newer change.
+    const store0 = await ctx.store();
+    const [mine, theirs] = store0.sqlite
+      .prepare("SELECT key FROM issues WHERE connection = 'sandbox' AND status = 'To Do' AND deleted_at IS NULL ORDER BY key LIMIT 2")
+      .pluck()
+      .all() as string[];
+    if (mine && theirs) {
+      const { edit } = await import("./edit.js");
+      const { push } = await import("./push.js");
+      const { pending, discard } = await import("./pending.js");
+      step(`pmsync edit ${mine} --set status="In Progress" --add-label demo; pmsync edit ${theirs} --set title=…`);
+      await edit(ctx, { key: mine, set: ["status=In Progress"], addLabels: ["demo"], removeLabels: [], dryRun: false });
+      await edit(ctx, { key: theirs, set: ["title=Renamed offline in pmsync"], addLabels: [], removeLabels: [], dryRun: false });
+      sandbox.control.edit(theirs, { summary: "Renamed in the tracker by a colleague" });
+      io.info(`\n(meanwhile, a colleague renames ${theirs} in the tracker)`);
+      step("pmsync push            (the first change is written; the second is held back: exit 5)");
+      await push(ctx, { names: [], dryRun: false, force: false }).catch((err) => {
+        if (!(err instanceof ConflictError)) throw err;
+        io.info(`(exit 5: ${err.message})`);
+      });
+      step("pmsync pending; pmsync discard " + theirs + "   (keep the colleague's title)");
+      await pending(ctx, []);
+      await discard(ctx, [theirs], { all: false });
+    }
 
     step("pmsync status");
     const { status } = await import("./status.js");

@@ -304,12 +304,14 @@ describe("safety", () => {
 });
 
 describe("demo", () => {
-  it("runs the main job on the sandbox: login, sync, status, export, usage", async () => {
+  it("runs the main job on the sandbox: login, sync, edit + push with a conflict, status, export, usage", async () => {
     const home = tempHome();
     const r = await runCli(["demo", "--issues", "120"], { home });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/sandbox: full ok: pulled 120, created 120/);
     expect(r.stdout).toMatch(/sandbox: incremental ok: .*updated 5/);
+    expect(r.stdout).toMatch(/status: pushed \(To Do → In Progress\)/);
+    expect(r.stdout).toMatch(/title: CONFLICT: base .*, local Renamed offline in pmsync, tracker now Renamed in the tracker by a colleague/);
     expect(r.stdout).toContain("key,type,status,status_category,assignee,title");
     expect(r.stdout).toMatch(/sandbox\t\d{4}-\d{2}-\d{2}\t\d+/); // usage, piped: TSV
     // the demo works in its own temporary home, not the caller's
