@@ -129,7 +129,8 @@ async function autoDisable(ctx: AppContext, store: SyncStore, name: string, conn
   const reason = `${failures} failed syncs in a row (last: ${run.error ?? "unknown error"}) at ${new Date().toISOString()}`;
   const { updateEnabled } = await import("./connections.js");
   await updateEnabled(ctx, name, false, reason);
-  if (!ctx.io.json) ctx.io.warn(`${name}: disabled after ${failures} failed syncs in a row; \`pmsync connections enable ${name}\` turns it back on`);
+  // An error line, so a `--quiet` cron log shows it too.
+  ctx.io.error(`${name}: disabled after ${failures} failed syncs in a row; \`pmsync connections enable ${name}\` turns it back on`);
 }
 
 function report(ctx: AppContext, r: RunSummary): void {

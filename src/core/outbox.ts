@@ -100,13 +100,18 @@ export class Vocabulary {
    * Redmine's statuses and priorities, GitHub's status names) to those seen on cached issues.
    */
   private withCatalog(connection: string, unified: string, seen: string[]): string[] {
+    const k = `catalog\u0000${connection}\u0000${unified}`;
+    const cached = this.cache.get(k);
+    if (cached) return cached;
     const schemas = this.sqlite.prepare("SELECT schema FROM field_catalog WHERE connection = ? AND schema LIKE '%allowedValues%'").pluck().all(connection) as string[];
     const names = new Set(seen);
     for (const text of schemas) {
       const schema = JSON.parse(text) as { unified?: unknown; allowedValues?: unknown };
       if (schema.unified === unified && Array.isArray(schema.allowedValues)) for (const v of schema.allowedValues) if (typeof v === "string") names.add(v);
     }
-    return [...names].sort();
+    const all = [...names].sort();
+    this.cache.set(k, all); // an import asks once per row: read the catalog once
+    return all;
   }
 
   people(connection: string): string[] {
