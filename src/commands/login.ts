@@ -236,7 +236,7 @@ async function oauthCredential(
 
   const hint = `pmsync login jira --oauth${name !== "jira" ? ` --name ${name}` : ""}`;
   const log = ctx.verboseLog();
-  const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, secrets: [clientSecret, code], ...(log ? { log } : {}) });
+  const plain = endpointClient(tokenUrl, usage, hint, log, [clientSecret, code]);
   const tokens = await tokenRequest(
     plain,
     tokenUrl,
@@ -292,7 +292,7 @@ async function providerOAuthCredential(
   let port = opts.port ?? prev?.port ?? spec.defaultPort;
   if (opts.device) {
     if (!ends.deviceCodeUrl) throw new UsageError(`${opts.provider} has no device login`, { hint: "use the browser login (--oauth) or a token" });
-    const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, ...(log ? { log } : {}) });
+    const plain = endpointClient(tokenUrl, usage, hint, log);
     const { startDeviceFlow } = await import("../auth/oauth/device.js");
     const flow = await startDeviceFlow({ http: plain, deviceCodeUrl: ends.deviceCodeUrl, tokenUrl, clientId, scope: spec.scope, tokenBody: spec.tokenBody, loginHint: hint });
     ctx.io.info(`On any device, open ${flow.verificationUri} and enter the code:\n\n    ${flow.userCode}\n`);
@@ -319,7 +319,7 @@ async function providerOAuthCredential(
       for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
       return u.toString();
     } });
-    const plain = new HttpClient({ baseUrl: tokenUrl, headers: () => ({}), usage, loginHint: hint, secrets: [clientSecret ?? "", code.code].filter(Boolean), ...(log ? { log } : {}) });
+    const plain = endpointClient(tokenUrl, usage, hint, log, [clientSecret ?? "", code.code]);
     tokens = await tokenRequest(
       plain,
       tokenUrl,
@@ -340,6 +340,11 @@ async function providerOAuthCredential(
   conn.api_url = apiUrl;
   conn.oauth = { client_id: clientId, authorize_url: authorizeUrl, token_url: tokenUrl, api_base: apiUrl, port, token_body: spec.tokenBody };
   return { conn, secret };
+}
+
+/** A client for an OAuth endpoint (no auth header); counts in usage, redacts the given secrets. */
+function endpointClient(url: string, usage: ReturnType<typeof newUsage>, loginHint: string, log: ((line: string) => void) | undefined, secrets: string[] = []): HttpClient {
+  return new HttpClient({ baseUrl: url, headers: () => ({}), usage, loginHint, secrets: secrets.filter(Boolean), ...(log ? { log } : {}) });
 }
 
 /** Opens (or prints) the authorize URL and waits for the one callback on the loopback server. */
