@@ -3,7 +3,8 @@
 // timeout so a keychain that never answers (WSL, SSH, cron) cannot hang a run.
 
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CredentialStoreError, PmsyncError } from "../errors.js";
 import type { Paths } from "../config.js";
@@ -126,6 +127,8 @@ export class FileSecretStore {
 
   /** Written to a temporary file and renamed, so a crash never leaves half a file. */
   private write(all: Record<string, Secret>): void {
+    // The first login may come before anything else created PMSYNC_HOME.
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all, null, 2) + "\n", { mode: 0o600 });
     chmodSync(tmp, 0o600);

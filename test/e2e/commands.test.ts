@@ -1,6 +1,6 @@
 // Export, connections, status, scope, redaction and the demo, through the built CLI.
 
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import Papa from "papaparse";
@@ -136,6 +136,15 @@ describe("normalisation (Jira → unified columns)", () => {
 });
 
 describe("scope, connections, status", () => {
+  it("the first login creates a PMSYNC_HOME that does not exist yet (0700), with --insecure-storage too", async () => {
+    const sb = await sandbox(10);
+    const home = join(tempHome(), "not", "there", "yet");
+    await loginSandbox(home, sb);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, "credentials.json")).mode & 0o777).toBe(0o600);
+    expect((await syncJson(home)).result.code).toBe(0);
+  });
+
   it("--project at login limits the connection to that project", async () => {
     const sb = await sandbox();
     const home = tempHome();
