@@ -1,11 +1,12 @@
 // `pmsync logout <name>`: removes the connection's secrets from wherever they are (keychain,
 // file store). Settings stay in config.json so `pmsync login` can start from them; cached data
-// stays unless --purge. Jira offers no revocation endpoint for API tokens or 3LO grants, so
-// nothing is revoked remotely; the message says where to do it by hand.
+// stays unless --purge. Nothing is revoked remotely (Jira has no revocation endpoint for API
+// tokens or 3LO grants); the message says where each tracker lets a person do it by hand.
 
 import { envVarName } from "../auth/credentials.js";
 import type { AppContext } from "../cli/context.js";
 import { loginHint } from "../providers/http.js";
+import { providerModule } from "../providers/registry.js";
 import { purgeConnectionData } from "./connections.js";
 
 export async function logout(ctx: AppContext, name: string, purge: boolean): Promise<void> {
@@ -19,10 +20,7 @@ export async function logout(ctx: AppContext, name: string, purge: boolean): Pro
   }
   ctx.io.out(removed.length ? `Logged out of "${name}": secrets removed from the ${removed.join(" and ")}.` : `No stored secrets for "${name}".`);
   if (envSet) ctx.io.warn(`${envVarName(name)} is still set in this environment and would still be used.`);
-  ctx.io.info(
-    conn.auth === "oauth"
-      ? "Jira has no API to revoke the app's grant: remove it under https://id.atlassian.com/manage-profile/apps if you want it gone."
-      : "Jira has no API to revoke API tokens: delete it under https://id.atlassian.com/manage-profile/security/api-tokens if you want it gone.",
-  );
+  const hint = providerModule(conn.provider).login.revokeHint;
+  ctx.io.info(conn.auth === "oauth" ? (hint.oauth ?? hint.token) : hint.token);
   if (!purge) ctx.io.info(`Cached issues stay (\`--purge\` deletes them); \`${loginHint(name, conn)}\` logs in again.`);
 }

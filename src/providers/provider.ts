@@ -138,6 +138,8 @@ export interface ProviderContext {
 export interface TokenLoginSpec {
   /** Prompt text for the token, with where to create one. */
   tokenLabel: string;
+  /** Where a person revokes what logout only forgets (pmsync does not revoke remotely). */
+  revokeHint: { token: string; oauth?: string };
   /** The site used when --site is not given (GitHub: https://github.com); absent = required. */
   defaultSite?: string;
   /** Where API calls go for a site when --api-url is not given (github.com → api.github.com). */

@@ -65,6 +65,13 @@ export function providerContract(startFake: StartFake): void {
       expect(res.account.name).toBeTruthy();
       const st = await runCli(["status", "--json"], { home });
       expect(st.stdout).toContain(fake.provider);
+
+      // logout forgets the secret (sync then asks for login) and says where to revoke it, for this tracker.
+      const out = await runCli(["logout", fake.provider], { home });
+      expect(out.code, out.stderr).toBe(0);
+      if (fake.provider !== "jira") expect(out.stderr).not.toMatch(/jira|atlassian/i);
+      expect(out.stderr).toMatch(/revoke|delete|reset/i);
+      expect((await runCli(["sync"], { home })).code).toBe(4);
     });
 
     it("full pull gets every issue over several pages, each request counted", async () => {

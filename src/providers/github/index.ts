@@ -268,6 +268,10 @@ export const github: ProviderModule = {
   create: (ctx) => new GitHubProvider(ctx),
   login: {
     tokenLabel: "GitHub personal access token (https://github.com/settings/tokens; fine-grained tokens need Issues: read and write)",
+    revokeHint: {
+      token: "pmsync does not revoke the token: delete it under https://github.com/settings/tokens if you want it gone.",
+      oauth: "pmsync does not revoke the grant: revoke the app under https://github.com/settings/applications if you want it gone.",
+    },
     defaultSite: "https://github.com",
     defaultApiUrl: githubDefaultApiUrl,
     needsEmail: false,

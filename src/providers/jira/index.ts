@@ -108,6 +108,10 @@ export const jira: ProviderModule = {
   create: (ctx) => new JiraProvider(ctx),
   login: {
     tokenLabel: "Jira API token (https://id.atlassian.com/manage-profile/security/api-tokens)",
+    revokeHint: {
+      token: "Jira has no API to revoke API tokens: delete it under https://id.atlassian.com/manage-profile/security/api-tokens if you want it gone.",
+      oauth: "Jira has no API to revoke the app's grant: remove it under https://id.atlassian.com/manage-profile/apps if you want it gone.",
+    },
     needsEmail: true,
     projectNoun: "project key",
   },

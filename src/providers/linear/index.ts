@@ -126,6 +126,10 @@ export const linear: ProviderModule = {
   },
   login: {
     tokenLabel: "Linear personal API key (Linear → Settings → Security & access → Personal API keys)",
+    revokeHint: {
+      token: "pmsync does not revoke the key: delete it in Linear → Settings → Security & access → Personal API keys if you want it gone.",
+      oauth: "pmsync does not revoke the grant: revoke the app in Linear → Settings → Security & access → Authorized applications if you want it gone.",
+    },
     defaultSite: LINEAR_SITE,
     defaultApiUrl: linearDefaultApiUrl,
     needsEmail: false,

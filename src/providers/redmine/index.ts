@@ -245,6 +245,9 @@ export const redmine: ProviderModule = {
   create: (ctx) => new RedmineProvider(ctx),
   login: {
     tokenLabel: "Redmine API key (My account → API access key → Show; the administrator must enable the REST API)",
+    revokeHint: {
+      token: "Redmine keeps one API key per account: reset it under My account → API access key → Reset if you want this one dead.",
+    },
     needsEmail: false,
     projectNoun: "project identifier",
     normaliseProject: normaliseRedmineProject,
