@@ -13,7 +13,7 @@ import { refreshIn } from "../mapping/refresh.js";
 import { schemaKind } from "../mapping/scorer.js";
 import { sampleText } from "../mapping/signals.js";
 import {
-  connectionProvider, inReview, isDecided, listOrder, readCatalog, readRows, requireMappingSchema, sampleValues, type MappingRow,
+  connectionProvider, inReview, isDecided, listOrder, readCatalog, readRows, sampleValues, type MappingRow,
 } from "../mapping/store.js";
 import { CUSTOM_PREFIX, customSlugs, FIELD_TARGETS, isStatusRow, parseTarget, STATUS_PREFIX, STATUS_TARGETS } from "../mapping/targets.js";
 import type BetterSqlite3 from "better-sqlite3";
@@ -49,7 +49,6 @@ async function open(ctx: AppContext, name: string | undefined): Promise<{ db: DB
   const names = name !== undefined ? [name] : Object.keys(ctx.config().connections);
   for (const n of names) ctx.connection(n); // an unknown name is a usage error
   const db = (await ctx.store()).sqlite;
-  requireMappingSchema(db);
   const conns: Conn[] = [];
   for (const n of names) {
     const provider = connectionProvider(db, n);

@@ -10,7 +10,7 @@ import { applyPlan, buildPlan, type ApplyResult } from "./apply.js";
 import { appliedFingerprint, fieldFingerprint, statusFingerprint } from "./fingerprint.js";
 import { scoreFields, scoreStatus, statusVerdict, type Scored, type StatusEvidence } from "./scorer.js";
 import {
-  catalogFingerprint, deleteRow, isDecided, readCatalog, readRows, readState, requireMappingSchema, sampleValues, scoredRow, writeRow, writeState,
+  catalogFingerprint, deleteRow, isDecided, readCatalog, readRows, readState, sampleValues, scoredRow, writeRow, writeState,
   type MappingRow,
 } from "./store.js";
 import { APPLIED_STATES, isStatusRow, STATUS_PREFIX, type MappingState } from "./targets.js";
@@ -34,7 +34,6 @@ export function refreshMappings(store: Store, connection: string, provider: stri
 }
 
 export function refreshIn(db: DB, connection: string, provider: string): RefreshResult {
-  requireMappingSchema(db);
   let result: RefreshResult = { added: 0, rescored: 0 };
   db.transaction(() => {
     result = refreshWithin(db, connection, adapterFor(provider));

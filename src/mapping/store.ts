@@ -3,7 +3,6 @@
 // transaction of its own.
 
 import type BetterSqlite3 from "better-sqlite3";
-import { StoreError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 import type { MappingAdapter } from "./adapters.js";
 import type { Candidate, Scored, SourceField } from "./scorer.js";
@@ -18,26 +17,7 @@ export type MappingRow = Omit<Database["field_mappings"], "state" | "reasons" | 
   candidates: Candidate[];
 };
 
-export interface MappingStateRow {
-  connection: string;
-  derived_through: string | null;
-  applied: string | null;
-  catalog: string | null;
-  overridden: number;
-  updated_at: string;
-}
-
-export function hasMappingSchema(db: DB): boolean {
-  return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mapping_state'").get());
-}
-
-export function requireMappingSchema(db: DB): void {
-  if (!hasMappingSchema(db)) {
-    throw new StoreError("this cache has no mapping tables yet (migration 0002_mappings has not run)", {
-      hint: "upgrade pmsync; the cache is migrated when it is opened",
-    });
-  }
-}
+export type MappingStateRow = Database["mapping_state"];
 
 export function readRows(db: DB, connection: string): MappingRow[] {
   const rows = db.prepare("SELECT * FROM field_mappings WHERE connection = ? ORDER BY source_id").all(connection) as Record<string, unknown>[];

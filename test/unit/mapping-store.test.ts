@@ -10,14 +10,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../src/core/hash.js";
 import { decide, findRow, resetMappings, saveDecisions, stateFor } from "../../src/mapping/decisions.js";
 import { refreshMappings } from "../../src/mapping/refresh.js";
-import { hasMappingSchema, inReview, readRows, REVIEW_SQL } from "../../src/mapping/store.js";
+import { inReview, readRows, REVIEW_SQL } from "../../src/mapping/store.js";
 import type { JiraField } from "../../src/providers/jira/client.js";
 import { knownFields, toFieldDef } from "../../src/providers/jira/fields.js";
 import { normaliseIssue } from "../../src/providers/jira/normalise.js";
 import type { FieldDef } from "../../src/providers/provider.js";
 import { fieldCatalogJson } from "../../src/sandbox/catalog.js";
 import { openStore, type Store } from "../../src/store/db.js";
-import { m0002_mappings } from "../../src/store/migrations/0002_mappings.js";
 import { SyncStore } from "../../src/store/sync-store.js";
 
 const SITE = "https://acme.atlassian.net";
@@ -29,12 +28,11 @@ afterEach(async () => {
   }
 });
 
-/** A cache with the migration of this issue (registered in db.ts, or run here until it is). */
+/** A fresh cache file, migrated as `openStore` always does. */
 async function cache(): Promise<{ store: Store; sync: SyncStore }> {
   const dir = mkdtempSync(join(tmpdir(), "pmsync-mapping-"));
   const store = await openStore(join(dir, "pmsync.db"));
   stores.push({ store, dir });
-  if (!hasMappingSchema(store.sqlite)) await m0002_mappings.up(await store.db());
   const sync = new SyncStore(store);
   sync.upsertConnection("jira", "jira", SITE);
   return { store, sync };
