@@ -5,7 +5,7 @@ import type { AppContext } from "../cli/context.js";
 import { findIssue, isEditable, Outbox, parseValue, showValue, Vocabulary, EDITABLE_FIELDS, fieldValue, type Edit } from "../core/outbox.js";
 import { UsageError } from "../errors.js";
 import type { EditableField } from "../providers/provider.js";
-import { editableFieldsOf } from "./editable.js";
+import { providerModule } from "../providers/registry.js";
 
 export interface EditOptions {
   key: string;
@@ -23,7 +23,7 @@ export async function edit(ctx: AppContext, opts: EditOptions): Promise<void> {
   if (opts.connection) ctx.connection(opts.connection);
   const { sqlite } = await ctx.store();
   const issue = findIssue(sqlite, opts.key, opts.connection);
-  const editable = editableFieldsOf(ctx, issue.connection);
+  const editable = providerModule(issue.provider).editableFields;
   const vocab = new Vocabulary(sqlite);
   const outbox = new Outbox(sqlite);
   const edits: Edit[] = [];

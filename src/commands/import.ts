@@ -5,9 +5,8 @@
 import type { AppContext } from "../cli/context.js";
 import { findIssue, Outbox, parseValue, sameValue, showValue, Vocabulary, fieldValue, type Edit, EDITABLE_FIELDS } from "../core/outbox.js";
 import { PmsyncError, UsageError } from "../errors.js";
-import type { EditableField } from "../providers/provider.js";
 import { readImport } from "../import/read.js";
-import { editableFieldsOf } from "./editable.js";
+import { providerModule } from "../providers/registry.js";
 
 const MAX_ERRORS_SHOWN = 20;
 
@@ -16,7 +15,6 @@ export async function importFile(ctx: AppContext, path: string, dryRun: boolean)
   const { sqlite } = await ctx.store();
   const vocab = new Vocabulary(sqlite);
   const known = new Set(Object.keys(ctx.config().connections));
-  const editableBy = new Map<string, ReadonlySet<EditableField>>();
   const edits: Edit[] = [];
   const errors: string[] = [];
   const seen = new Map<string, number>();
@@ -46,8 +44,7 @@ export async function importFile(ctx: AppContext, path: string, dryRun: boolean)
       continue;
     }
     seen.set(id, rec.row);
-    let editable = editableBy.get(issue.connection);
-    if (!editable) editableBy.set(issue.connection, (editable = editableFieldsOf(ctx, issue.connection)));
+    const editable = providerModule(issue.provider).editableFields;
     for (const field of EDITABLE_FIELDS) {
       if (!(field in rec.values)) continue;
       let raw = rec.values[field];

@@ -169,6 +169,8 @@ export interface OAuthSpec {
 }
 
 export interface ProviderModule {
+  /** What push may write (the same set as each provider's `editableFields`); edit/import check it offline. */
+  readonly editableFields: ReadonlySet<EditableField>;
   /** Browser (and device) login, where the provider has it. */
   readonly oauth?: OAuthSpec;
   /** Builds a provider for a saved connection. */

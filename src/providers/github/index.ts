@@ -265,6 +265,7 @@ export const classifyGitHubResponse: ResponseClassifier = ({ status, headers, te
 };
 
 export const github: ProviderModule = {
+  editableFields: GITHUB_EDITABLE,
   create: (ctx) => new GitHubProvider(ctx),
   login: {
     tokenLabel: "GitHub personal access token (https://github.com/settings/tokens; fine-grained tokens need Issues: read and write)",

@@ -105,6 +105,7 @@ class JiraProvider implements Provider {
 }
 
 export const jira: ProviderModule = {
+  editableFields: EDITABLE_FIELDS,
   create: (ctx) => new JiraProvider(ctx),
   login: {
     tokenLabel: "Jira API token (https://id.atlassian.com/manage-profile/security/api-tokens)",

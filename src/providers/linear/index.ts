@@ -20,6 +20,11 @@ export function issueFilter(req: Pick<PullRequest, "mode" | "sinceMs" | "project
   return Object.keys(filter).length ? filter : undefined;
 }
 
+/** Every unified field has a Linear counterpart (story points = `estimate`). */
+const LINEAR_EDITABLE: ReadonlySet<EditableField> = new Set<EditableField>([
+  "title", "description", "status", "priority", "assignee", "labels", "due_date", "story_points",
+]);
+
 class LinearProvider implements Provider {
   readonly name = "linear";
   // GraphQL returns only what is asked for, and pmsync asks for nothing that changes without an
@@ -27,9 +32,7 @@ class LinearProvider implements Provider {
   // of reactions and comments are left out of the query rather than stripped afterwards.
   readonly volatilePaths: readonly string[] = [];
   readonly ignoredKeys: ReadonlySet<string> = new Set();
-  readonly editableFields: ReadonlySet<EditableField> = new Set<EditableField>([
-    "title", "description", "status", "priority", "assignee", "labels", "due_date", "story_points",
-  ]);
+  readonly editableFields: ReadonlySet<EditableField> = LINEAR_EDITABLE;
   private readonly client: LinearClient;
   private readonly writes: LinearWrites;
 
@@ -110,6 +113,7 @@ export function linearOAuthUrls(site: string): { authorizeUrl: string; tokenUrl:
 }
 
 export const linear: ProviderModule = {
+  editableFields: LINEAR_EDITABLE,
   create: (ctx) => new LinearProvider(ctx),
   // An OAuth app used as a public client: PKCE (S256) stands in for the client secret, which
   // Linear then makes optional. Scopes are comma-separated. Whether Linear matches a loopback

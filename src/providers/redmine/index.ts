@@ -242,6 +242,7 @@ export function nextPosition(
 }
 
 export const redmine: ProviderModule = {
+  editableFields: REDMINE_EDITABLE,
   create: (ctx) => new RedmineProvider(ctx),
   login: {
     tokenLabel: "Redmine API key (My account → API access key → Show; the administrator must enable the REST API)",
