@@ -7,9 +7,10 @@ import { newUsage } from "../cli/context.js";
 import { Outbox, showValue } from "../core/outbox.js";
 import { pushConnection, type PushSummary } from "../core/push.js";
 import { emptySummary } from "../core/engine.js";
-import { ConflictError, errorMessage, ExitCode, ExitWithCode, exitCodeOf, PmsyncError } from "../errors.js";
+import { ConflictError, errorMessage, ExitCode, ExitWithCode, exitCodeOf } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
 import { SyncStore } from "../store/sync-store.js";
+import { reportRunError } from "./sync.js";
 
 export interface PushOptions {
   names: string[];
@@ -42,11 +43,7 @@ export async function push(ctx: AppContext, opts: PushOptions): Promise<void> {
     runs.push(outcome.summary);
     if (outcome.error !== undefined) {
       codes.push(exitCodeOf(outcome.error));
-      if (!ctx.io.json) {
-        ctx.io.error(`${name}: ${outcome.summary.error}`);
-        const hint = outcome.error instanceof PmsyncError ? outcome.error.hint : undefined;
-        if (hint) ctx.io.info(`  hint: ${hint}`);
-      }
+      reportRunError(ctx, name, outcome.summary.error, outcome.error);
     }
     if (!ctx.io.json) print(ctx, outcome.summary, opts.dryRun);
   }

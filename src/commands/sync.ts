@@ -73,11 +73,7 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
     if (result.summary.status === "failed" && !opts.dryRun) await autoDisable(ctx, store, name, conn, result.summary);
     if (result.error !== undefined) {
       codes.push(exitCodeOf(result.error));
-      const hint = result.error instanceof PmsyncError ? result.error.hint : undefined;
-      // stderr even with --json: stdout stays one JSON document, and a log still shows why.
-      ctx.io.error(`${name}: ${result.summary.error}`);
-      if (hint) ctx.io.info(`  hint: ${hint}`);
-      if (ctx.io.flags.verbose && !(result.error instanceof PmsyncError)) ctx.io.debug(String((result.error as Error).stack));
+      reportRunError(ctx, name, result.summary.error, result.error);
     }
     report(ctx, result.summary);
     if (result.summary.status === "ok" && !opts.dryRun) await refreshMappingsAfter(ctx, name, conn.provider);
@@ -94,6 +90,18 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
     throw new ExitWithCode(unique.length === 1 ? unique[0]! : ExitCode.failure);
   }
   return result;
+}
+
+/**
+ * A connection's failed run, on stderr: the message, the hint that fixes it, and with --verbose
+ * the stack of an unexpected error. Also with --json: stdout stays one JSON document, and a log
+ * still shows why. Used by sync and push.
+ */
+export function reportRunError(ctx: AppContext, name: string, message: string | null, err: unknown): void {
+  ctx.io.error(`${name}: ${message ?? errorMessage(err)}`);
+  const hint = err instanceof PmsyncError ? err.hint : undefined;
+  if (hint) ctx.io.info(`  hint: ${hint}`);
+  if (ctx.io.flags.verbose && !(err instanceof PmsyncError)) ctx.io.debug(String((err as Error).stack));
 }
 
 /**
