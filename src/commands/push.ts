@@ -5,8 +5,7 @@
 import type { AppContext, HttpSettings } from "../cli/context.js";
 import { newUsage } from "../cli/context.js";
 import { Outbox, showValue } from "../core/outbox.js";
-import { pushConnection, type PushSummary } from "../core/push.js";
-import { emptySummary } from "../core/engine.js";
+import { emptyPushSummary, pushConnection, type PushSummary } from "../core/push.js";
 import { ConflictError, errorMessage, ExitCode, ExitWithCode, exitCodeOf } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
 import { SyncStore } from "../store/sync-store.js";
@@ -38,7 +37,7 @@ export async function push(ctx: AppContext, opts: PushOptions): Promise<void> {
       const provider = providerModule(conn.provider).create({ connectionName: name, config: conn, secret, http });
       outcome = await pushConnection(sstore, outbox, { name, providerName: conn.provider, provider, usage, entries: all.filter((c) => c.connection === name) }, opts);
     } catch (err) {
-      outcome = { summary: { ...emptySummary(name, conn.provider, "failed", errorMessage(err)), mode: "push", pushed: 0, conflicts: 0, failed: 0, changes: [] }, error: err };
+      outcome = { summary: emptyPushSummary(name, conn.provider, "failed", errorMessage(err)), error: err };
     }
     runs.push(outcome.summary);
     if (outcome.error !== undefined) {

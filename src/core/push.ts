@@ -32,6 +32,11 @@ export interface PushSummary extends RunSummary {
   changes: ChangeResult[];
 }
 
+/** A push run summary with nothing counted yet. */
+export function emptyPushSummary(connection: string, provider: string, status: PushSummary["status"], error: string | null = null): PushSummary {
+  return { ...emptySummary(connection, provider, status, error), mode: "push", pushed: 0, conflicts: 0, failed: 0, changes: [] };
+}
+
 export interface PushTarget {
   name: string;
   providerName: string;
@@ -47,7 +52,7 @@ export async function pushConnection(
   opts: { dryRun: boolean; force: boolean },
 ): Promise<{ summary: PushSummary; error?: unknown }> {
   const started = Date.now();
-  const summary: PushSummary = { ...emptySummary(target.name, target.providerName, "ok"), mode: "push", pushed: 0, conflicts: 0, failed: 0, changes: [] };
+  const summary = emptyPushSummary(target.name, target.providerName, "ok");
   const { provider, usage } = target;
   const finish = () => {
     summary.requests = usage.requests;
