@@ -142,7 +142,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
       summary.created += out.created;
       summary.updated += out.updated;
       summary.unchanged += out.unchanged;
-      pages++;
+      pages += page.pages;
       opts.onProgress?.({ connection: name, pages, issues: summary.pulled, retries: usage.retries });
     }
 

@@ -59,8 +59,9 @@ export function canonicalJson(value: unknown, ignore: ReadonlySet<string> = NO_K
   }
 }
 
-export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/** SHA-256 of a text (as UTF-8) or of bytes: the same digest for the same UTF-8 bytes. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
 }
 
 /**

@@ -7,7 +7,7 @@ import { deserializeError, type SerializedError } from "../errors.js";
 import type { UsageDelta, UsageRecorder } from "../http/usage.js";
 import type { Provider, PullRequest } from "../providers/provider.js";
 import { ACK } from "./credit.js";
-import { preparePage, splitPaths, unpackPage, type PackedPage, type PreparedPage } from "./prepare.js";
+import { mergePages, preparePage, splitPaths, unpackPage, type PackedPage, type PreparedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
 export type WorkerMessage =
@@ -26,10 +26,21 @@ export function inProcessPages(provider: Provider): PageSource {
   };
 }
 
+/**
+ * Pages already waiting when the main thread is ready are committed together, up to this many
+ * records: each commit rewrites every B-tree page it touches (ids and keys arrive in random
+ * order), so a 100-issue commit writes several times its own size. Each page stays whole, and
+ * the cursor still moves only with the commit that wrote its page.
+ */
+export const GROUP_RECORDS = 1000;
+const GROUP_WAIT_MS = 250;
+/** Pages the pull worker may run ahead of the writes (enough to fill a group). */
+const WINDOW = 16;
+
 export function workerPages(spec: Omit<PullWorkerData, "request" | "window">, log?: (line: string) => void): PageSource {
   return async function* (request, usage) {
     const worker = new Worker(new URL("./pull-worker.js", import.meta.url), {
-      workerData: { ...spec, request, window: 2 } satisfies PullWorkerData,
+      workerData: { ...spec, request, window: WINDOW } satisfies PullWorkerData,
       // Parsed pages are garbage almost at once: a larger young generation means fewer scavenges.
       resourceLimits: { maxYoungGenerationSizeMb: 32 },
     });
@@ -49,18 +60,51 @@ export function workerPages(spec: Omit<PullWorkerData, "request" | "window">, lo
       if (code !== 0 && !crashed) crashed = new Error(`the pull worker stopped with exit code ${code}`);
       notify?.();
     });
+    const wait = (ms: number | null) =>
+      new Promise<void>((resolve) => {
+        const timer = ms === null ? undefined : setTimeout(() => notify?.(), ms);
+        notify = () => {
+          clearTimeout(timer);
+          notify = null;
+          resolve();
+        };
+      });
     try {
       for (;;) {
-        while (!queue.length && !crashed) await new Promise<void>((r) => (notify = r));
-        const m = queue.shift();
-        if (!m) throw crashed!;
-        if (m.type === "log") continue;
-        usage.absorb(m.usage);
-        if (m.type === "done") return;
-        if (m.type === "error") throw deserializeError(m.error);
-        yield unpackPage(m.page);
-        // The page is written by now: let the worker send another.
-        worker.postMessage(ACK);
+        // Gather pages until the group is full, the worker is done, or the first page has waited
+        // GROUP_WAIT_MS (a slow tracker's pages are then committed one by one, each at most that
+        // late: committing each page the moment it arrives costs the write amplification above).
+        const group: PreparedPage[] = [];
+        let records = 0;
+        let end: WorkerMessage | undefined;
+        let deadline = 0;
+        for (;;) {
+          while (queue.length && records < GROUP_RECORDS && !end) {
+            const m = queue.shift()!;
+            if (m.type === "log") continue;
+            usage.absorb(m.usage);
+            if (m.type !== "page") {
+              end = m;
+              break;
+            }
+            const page = unpackPage(m.page);
+            if (!group.length) deadline = performance.now() + GROUP_WAIT_MS;
+            group.push(page);
+            records += page.records.length;
+          }
+          if (end || records >= GROUP_RECORDS || crashed) break;
+          const left = group.length ? deadline - performance.now() : null;
+          if (left !== null && left <= 0) break;
+          await wait(left);
+        }
+        if (!group.length && !end) throw crashed!;
+        if (group.length) {
+          yield mergePages(group);
+          // The pages are written by now: let the worker send as many more.
+          for (let i = 0; i < group.length; i++) worker.postMessage(ACK);
+        }
+        if (end?.type === "done") return;
+        if (end?.type === "error") throw deserializeError(end.error);
       }
     } finally {
       await worker.terminate();

@@ -1,5 +1,5 @@
 // Turns a provider page into what the store writes: each raw payload minus volatile members and
-// ignored keys, as canonical JSON, with its SHA-256. Pure; runs in the pull worker.
+// ignored keys, as canonical JSON (UTF-8 bytes), with its SHA-256. Pure; runs in the pull worker.
 
 import type { Page, Provider } from "../providers/provider.js";
 import type { PreparedRecord } from "../store/sync-store.js";
@@ -9,6 +9,8 @@ export interface PreparedPage {
   records: PreparedRecord[];
   /** Largest server-side `updated` of the page (epoch ms), or -Infinity for an empty page. */
   maxUpdatedMs: number;
+  /** Provider pages in this one (the main thread commits queued pages together). */
+  pages: number;
 }
 
 export function preparePage(
@@ -22,62 +24,87 @@ export function preparePage(
   for (let i = 0; i < page.records.length; i++) {
     const rec = page.records[i]!;
     stripPaths(rec.raw, volatile);
-    const canonical = canonicalJson(rec.raw, provider.ignoredKeys);
-    const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, canonical, hash: withHash ? sha256Hex(canonical) : "" };
+    const raw = Buffer.from(canonicalJson(rec.raw, provider.ignoredKeys));
+    const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, raw, hash: withHash ? sha256Hex(raw) : "" };
     if (rec.projectInfo) prepared.project = rec.projectInfo;
     records[i] = prepared;
     if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
   }
-  return { records, maxUpdatedMs };
+  return { records, maxUpdatedMs, pages: 1 };
 }
 
 export function splitPaths(paths: readonly string[]): string[][] {
   return paths.map((p) => p.split("."));
 }
 
-// Pages cross from the pull worker to the main thread as one flat array of primitives per page:
-// structured clone copies that far faster than a graph of small objects.
+// Pages cross from the pull worker to the main thread as one flat array of primitives per page
+// (structured clone copies that far faster than a graph of small objects) plus one buffer with
+// every raw payload, which is transferred, not copied: the payloads are most of a page's bytes.
 const ISSUE_FIELDS = [
   "id", "key", "url", "project", "type", "title", "description", "status", "status_category", "priority",
   "assignee", "reporter", "labels", "parent", "sprint", "story_points", "due_date", "created_at", "updated_at", "resolved_at",
 ] as const;
-const STRIDE = ISSUE_FIELDS.length + 5;
+const STRIDE = ISSUE_FIELDS.length + 4; // + updatedMs and the project key, id and name
 
 export interface PackedPage {
   cells: unknown[];
+  /** The raw payloads back to back; record i is `raw[ends[i-1] .. ends[i]]`. */
+  raw: ArrayBuffer;
+  ends: number[];
   maxUpdatedMs: number;
 }
 
-/** The hash is left to the receiving (main) thread, which has time to spare. */
+/** The hash is left to the receiving (main) thread. Post with `[packed.raw]` as the transfer list. */
 export function packPage(page: PreparedPage): PackedPage {
   const cells: unknown[] = new Array(page.records.length * STRIDE);
+  const ends: number[] = new Array(page.records.length);
   let o = 0;
-  for (const r of page.records) {
+  let end = 0;
+  for (let i = 0; i < page.records.length; i++) {
+    const r = page.records[i]!;
     const issue = r.issue as unknown as Record<string, unknown>;
     for (const f of ISSUE_FIELDS) cells[o++] = issue[f];
     cells[o++] = r.updatedMs;
-    cells[o++] = r.canonical;
     cells[o++] = r.project?.key;
     cells[o++] = r.project?.id;
     cells[o++] = r.project?.name;
+    ends[i] = end += r.raw.byteLength;
   }
-  return { cells, maxUpdatedMs: page.maxUpdatedMs };
+  // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
+  const raw = new Uint8Array(end);
+  let at = 0;
+  for (const r of page.records) {
+    raw.set(r.raw, at);
+    at += r.raw.byteLength;
+  }
+  return { cells, raw: raw.buffer, ends, maxUpdatedMs: page.maxUpdatedMs };
 }
 
 export function unpackPage(packed: PackedPage): PreparedPage {
-  const { cells } = packed;
-  const records: PreparedRecord[] = new Array(cells.length / STRIDE);
+  const { cells, ends } = packed;
+  const records: PreparedRecord[] = new Array(ends.length);
   for (let o = 0, n = 0; o < cells.length; n++) {
     const issue: Record<string, unknown> = {};
     for (const f of ISSUE_FIELDS) issue[f] = cells[o++];
     const updatedMs = cells[o++] as number;
-    const canonical = cells[o++] as string;
-    const rec: PreparedRecord = { issue: issue as unknown as PreparedRecord["issue"], updatedMs, canonical, hash: sha256Hex(canonical) };
+    const start = n === 0 ? 0 : ends[n - 1]!;
+    const raw = Buffer.from(packed.raw, start, ends[n]! - start);
+    const rec: PreparedRecord = { issue: issue as unknown as PreparedRecord["issue"], updatedMs, raw, hash: sha256Hex(raw) };
     const key = cells[o++] as string | undefined;
     const id = cells[o++] as string | null | undefined;
     const name = cells[o++] as string | null | undefined;
     if (key !== undefined) rec.project = { key, id: id ?? null, name: name ?? null };
     records[n] = rec;
   }
-  return { records, maxUpdatedMs: packed.maxUpdatedMs };
+  return { records, maxUpdatedMs: packed.maxUpdatedMs, pages: 1 };
+}
+
+/** Several prepared pages as one, written in one transaction. */
+export function mergePages(pages: PreparedPage[]): PreparedPage {
+  if (pages.length === 1) return pages[0]!;
+  return {
+    records: pages.flatMap((p) => p.records),
+    maxUpdatedMs: Math.max(...pages.map((p) => p.maxUpdatedMs)),
+    pages: pages.reduce((n, p) => n + p.pages, 0),
+  };
 }

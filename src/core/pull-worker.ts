@@ -28,7 +28,7 @@ const data = workerData as PullWorkerData;
 const port = parentPort!;
 const credit = creditGate(port, data.window);
 
-const post = (m: WorkerMessage) => port.postMessage(m);
+const post = (m: WorkerMessage) => port.postMessage(m, m.type === "page" ? [m.page.raw] : []);
 
 async function run(): Promise<void> {
   const usage = new UsageRecorder();

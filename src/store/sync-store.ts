@@ -15,8 +15,8 @@ import type { SyncRunRow, SyncStateRow } from "./schema.js";
 export interface PreparedRecord {
   issue: NormalisedIssue;
   updatedMs: number;
-  /** Canonical JSON of the payload minus volatile members: stored as `raw`, hashed. */
-  canonical: string;
+  /** Canonical JSON of the payload minus volatile members, as UTF-8: stored as `raw`, hashed. */
+  raw: Uint8Array;
   hash: string;
   project?: { key: string; id: string | null; name: string | null };
 }
@@ -58,8 +58,10 @@ export class SyncStore {
     this.sqlite = store.sqlite;
     const db = this.sqlite;
     const cols = ISSUE_COLUMNS.join(", ");
-    const params = ISSUE_COLUMNS.map((c) => `@${c}`).join(", ");
-    const sets = ISSUE_COLUMNS.filter((c) => c !== "connection" && c !== "id").map((c) => `${c} = @${c}`).join(", ");
+    // `raw` arrives as UTF-8 bytes (moved from the pull worker without a copy): stored as TEXT.
+    const param = (c: string) => (c === "raw" ? "CAST(@raw AS TEXT)" : `@${c}`);
+    const params = ISSUE_COLUMNS.map(param).join(", ");
+    const sets = ISSUE_COLUMNS.filter((c) => c !== "connection" && c !== "id").map((c) => `${c} = ${param(c)}`).join(", ");
     this.s = {
       hashOf: db.prepare("SELECT content_hash, deleted_at FROM issues WHERE connection = ? AND id = ?"),
       oldRow: db.prepare(`SELECT ${DIFF_COLUMNS.join(", ")}, raw FROM issues WHERE connection = ? AND id = ?`),
@@ -203,7 +205,7 @@ export class SyncStore {
           deleted_at: null,
           content_hash: r.hash,
           synced_at: now,
-          raw: r.canonical,
+          raw: r.raw,
         };
         if (!prev) {
           s.insert!.run(row);
@@ -219,7 +221,7 @@ export class SyncStore {
             if (before !== after) changes.push({ field: col, old: before, new: after });
           }
           if (prev.deleted_at !== null) changes.push({ field: "deleted_at", old: prev.deleted_at, new: null });
-          changes.push(...args.rawChanges(JSON.parse(old.raw), JSON.parse(r.canonical)));
+          changes.push(...args.rawChanges(JSON.parse(old.raw), JSON.parse(Buffer.from(r.raw.buffer, r.raw.byteOffset, r.raw.byteLength).toString())));
           for (const c of changes) s.change!.run(args.connection, r.issue.id, r.issue.key, args.runId, now, c.field, c.old, c.new);
         }
         if (r.project && !args.knownProjects.has(r.project.key)) {
@@ -240,6 +242,8 @@ export class SyncStore {
   }
 
   beginSeenTracking(): void {
+    // In memory: a 100,000-issue sweep would otherwise write a temp file as it goes.
+    if (this.sqlite.pragma("temp_store", { simple: true }) !== 2) this.sqlite.pragma("temp_store = MEMORY");
     this.sqlite.exec("CREATE TEMP TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY); DELETE FROM temp.seen_ids;");
     this.seen = this.sqlite.prepare("INSERT OR IGNORE INTO temp.seen_ids (id) VALUES (?)");
   }

@@ -71,8 +71,8 @@ function write(sync: SyncStore, raws: Record<string, unknown>[], catalog = CATAL
   const known = knownFields(catalog);
   const records = raws.map((raw) => {
     const rec = normaliseIssue(raw, SITE, known);
-    const canonical = canonicalJson(raw);
-    return { issue: rec.issue, updatedMs: rec.updatedMs, canonical, hash: sha256Hex(canonical), ...(rec.projectInfo ? { project: rec.projectInfo } : {}) };
+    const bytes = Buffer.from(canonicalJson(raw));
+    return { issue: rec.issue, updatedMs: rec.updatedMs, raw: bytes, hash: sha256Hex(bytes), ...(rec.projectInfo ? { project: rec.projectInfo } : {}) };
   });
   sync.writePage({
     connection: "jira",
