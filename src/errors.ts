@@ -61,6 +61,9 @@ export class RemoteError extends PmsyncError {
   }
 }
 
+/** A body that is not the JSON it claims to be; a fetch of it is retried once (SPEC §5.3). */
+export class MalformedBodyError extends RemoteError {}
+
 /** The network failed (timeouts, resets) and retries were exhausted. */
 export class NetworkError extends PmsyncError {}
 

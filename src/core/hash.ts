@@ -19,6 +19,32 @@ function quotedKey(k: string): string {
   return q;
 }
 
+// Payloads repeat a few object shapes (a user, a status, an ADF node) thousands of times, and the
+// sort is a third of the cost: the sorted order of a key list seen before is looked up instead,
+// by first key, then compared key by key. Bounded, so data-shaped keys cannot grow it.
+const sortedOrders = new Map<string, { keys: string[]; sorted: string[] }[]>();
+const MAX_SHAPES = 2_000;
+const SHAPES_PER_FIRST_KEY = 8;
+
+function sortedKeys(keys: string[]): string[] {
+  const n = keys.length;
+  if (n < 2) return keys;
+  const bucket = sortedOrders.get(keys[0]!);
+  if (bucket !== undefined) {
+    next: for (let b = 0; b < bucket.length; b++) {
+      const seen = bucket[b]!;
+      if (seen.keys.length !== n) continue;
+      for (let i = 1; i < n; i++) if (seen.keys[i] !== keys[i]) continue next;
+      return seen.sorted;
+    }
+  }
+  const sorted = keys.slice().sort();
+  if (bucket === undefined) {
+    if (sortedOrders.size < MAX_SHAPES) sortedOrders.set(keys[0]!, [{ keys, sorted }]);
+  } else if (bucket.length < SHAPES_PER_FIRST_KEY) bucket.push({ keys, sorted });
+  return sorted;
+}
+
 export function canonicalJson(value: unknown, ignore: ReadonlySet<string> = NO_KEYS): string {
   switch (typeof value) {
     case "string":
@@ -39,8 +65,7 @@ export function canonicalJson(value: unknown, ignore: ReadonlySet<string> = NO_K
         return out + "]";
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj);
-      if (keys.length > 1) keys.sort();
+      const keys = sortedKeys(Object.keys(obj));
       let out = "{";
       let first = true;
       for (let i = 0; i < keys.length; i++) {

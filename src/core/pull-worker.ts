@@ -1,18 +1,25 @@
 // The pull worker: fetches pages, parses, normalises and hashes them on its own thread, so the
 // main thread only writes to SQLite. A page is posted only when the main thread has acknowledged
-// all but a small window of earlier ones (back-pressure: memory stays flat).
+// all but a window of earlier ones (back-pressure: memory stays flat).
+//
+// For a provider with a SplitPull (Jira), parsing a page costs several times its download, so
+// this thread starts a second one of itself in the "decode" role and hands it page bodies while
+// it fetches the next ones; it decodes a page itself only when the decoder is already busy. Pages
+// are numbered (`seq`); the decoder posts its pages straight to the main thread, which puts them
+// back in order.
 
-import { parentPort, workerData } from "node:worker_threads";
+import { MessageChannel, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import type { Secret } from "../auth/credentials.js";
 import type { ConnectionConfig } from "../config.js";
-import { serializeError } from "../errors.js";
+import { MalformedBodyError, serializeError, type SerializedError } from "../errors.js";
 import { UsageRecorder } from "../http/usage.js";
 import { connectionHttp, type HttpSettings } from "../providers/http.js";
-import type { PullRequest } from "../providers/provider.js";
+import type { Page, Provider, PullRequest, RawPage, SplitPull } from "../providers/provider.js";
 import { providerModule } from "../providers/registry.js";
+import { decodeWithRetry } from "../providers/split-pull.js";
 import { creditGate } from "./credit.js";
+import { YOUNG_GENERATION_MB, type WorkerMessage } from "./page-source.js";
 import { packPage, preparePage, splitPaths } from "./prepare.js";
-import type { WorkerMessage } from "./page-source.js";
 
 export interface PullWorkerData {
   name: string;
@@ -22,37 +29,206 @@ export interface PullWorkerData {
   verbose: boolean;
   request: PullRequest;
   window: number;
+  /** Set for the decoder thread: where its pages go (a port to the main thread). */
+  decodeTo?: MessagePort;
 }
+
+/** Fetcher → decoder: one page body (transferred). */
+interface DecodeJob {
+  seq: number;
+  body: ArrayBuffer;
+  offset: number;
+  length: number;
+  next: string | null;
+}
+/** Decoder → fetcher: the page was posted, or could not be decoded. */
+type DecodeReport = { type: "decoded"; seq: number } | { type: "failed"; seq: number; error: SerializedError; malformed: boolean };
+
+/** Pages queued at the decoder before the fetcher decodes the next one itself. */
+const DECODER_QUEUE = 2;
+// One decoder: with the fetcher decoding the overflow and the main thread writing, that keeps
+// two cores busy; a second decoder only adds contention and memory (measured).
+const DECODERS = 1;
 
 const data = workerData as PullWorkerData;
 const port = parentPort!;
-const credit = creditGate(port, data.window);
 
-const post = (m: WorkerMessage) => port.postMessage(m, m.type === "page" ? [m.page.raw] : []);
+function makeProvider(usage: UsageRecorder, log?: (line: string) => void): Provider {
+  const http = connectionHttp({
+    name: data.name,
+    conn: data.conn,
+    secret: data.secret,
+    usage,
+    ...(data.settings ? { settings: data.settings } : {}),
+    ...(log ? { log } : {}),
+  });
+  return providerModule(data.conn.provider).create({ connectionName: data.name, config: data.conn, secret: data.secret, http });
+}
 
-async function run(): Promise<void> {
+function packed(page: Page, provider: Provider, volatile: string[][]) {
+  return packPage(preparePage(page, provider, volatile, false));
+}
+
+async function fetchRole(): Promise<void> {
+  const credit = creditGate(port, data.window);
+  const post = (m: WorkerMessage) => port.postMessage(m, m.type === "page" ? [m.page.raw] : []);
   const usage = new UsageRecorder();
+  let seq = 0;
+  let decoder: Decoder | null = null;
   try {
-    const http = connectionHttp({
-      name: data.name,
-      conn: data.conn,
-      secret: data.secret,
-      usage,
-      ...(data.settings ? { settings: data.settings } : {}),
-      ...(data.verbose ? { log: (line: string) => post({ type: "log", line }) } : {}),
-    });
-    const provider = providerModule(data.conn.provider).create({ connectionName: data.name, config: data.conn, secret: data.secret, http });
+    const provider = makeProvider(usage, data.verbose ? (line) => post({ type: "log", line }) : undefined);
     const volatile = splitPaths(provider.volatilePaths);
-    for await (const page of provider.pull(data.request)) {
-      const prepared = preparePage(page, provider, volatile, false);
-      await credit.take();
-      post({ type: "page", page: packPage(prepared), usage: usage.drain() });
+    const postPage = (s: number, page: Page) => post({ type: "page", seq: s, page: packed(page, provider, volatile), usage: usage.drain() });
+    const split = provider.split;
+    if (!split) {
+      for await (const page of provider.pull(data.request)) {
+        await credit.take();
+        postPage(seq, page);
+        seq++;
+      }
+    } else {
+      const fail = (s: number, error: SerializedError) => post({ type: "error", seq: s, error, usage: usage.drain() });
+      for await (const raw of split.fetchPages(data.request)) {
+        if (decoder?.failed) break;
+        await credit.take();
+        // The first page is decoded here: a one-page sync never starts the decoder.
+        if (seq > 0 && (decoder ??= new Decoder(split, postPage, fail)).idle) decoder.send(seq, raw);
+        else postPage(seq, await decodeWithRetry(split, raw, data.request));
+        seq++; // only now: an error above belongs to this page's place in the order
+      }
+      // The decoder's pages must all be posted (or retried) before this thread says it is done.
+      if (decoder && (await decoder.drain())) return;
     }
-    post({ type: "done", usage: usage.drain() });
+    post({ type: "done", seq, usage: usage.drain() });
   } catch (err) {
-    post({ type: "error", error: serializeError(err), usage: usage.drain() });
+    await decoder?.drain();
+    post({ type: "error", seq, error: serializeError(err), usage: usage.drain() });
+  } finally {
+    await decoder?.close();
   }
 }
 
-await run();
-port.close();
+/** The decoder threads, seen from the fetcher. */
+class Decoder {
+  private readonly workers: { worker: Worker; load: number }[] = [];
+  private readonly inFlight = new Map<number, { raw: RawPage; at: { load: number } }>();
+  private readonly retries: Promise<void>[] = [];
+  private drained: (() => void) | null = null;
+  failed = false;
+
+  constructor(
+    private readonly split: SplitPull,
+    private readonly postPage: (seq: number, page: Page) => void,
+    private readonly fail: (seq: number, error: SerializedError) => void,
+  ) {
+    for (let i = 0; i < DECODERS; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const announce: WorkerMessage = { type: "decoder", port: port2 };
+      port.postMessage(announce, [port2]);
+      const worker = new Worker(new URL(import.meta.url), {
+        workerData: { ...data, decodeTo: port1 } satisfies PullWorkerData,
+        transferList: [port1],
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      });
+      worker.on("message", (m: DecodeReport) => this.report(m));
+      worker.on("error", (err) => this.failAll(err));
+      worker.on("exit", (code) => {
+        if (this.inFlight.size) this.failAll(new Error(`the decoder thread stopped with exit code ${code}`));
+      });
+      this.workers.push({ worker, load: 0 });
+    }
+  }
+
+  private least() {
+    return this.workers.reduce((a, b) => (b.load < a.load ? b : a));
+  }
+
+  get idle(): boolean {
+    return this.least().load < DECODER_QUEUE;
+  }
+
+  send(seq: number, raw: RawPage): void {
+    const at = this.least();
+    at.load++;
+    this.inFlight.set(seq, { raw, at });
+    // Transferred, not copied; a body that shares its memory with other buffers is copied first.
+    const own = raw.body.byteOffset === 0 && raw.body.byteLength === raw.body.buffer.byteLength ? raw.body : new Uint8Array(raw.body);
+    const job: DecodeJob = { seq, body: own.buffer as ArrayBuffer, offset: own.byteOffset, length: own.byteLength, next: raw.next };
+    at.worker.postMessage(job, [job.body]);
+  }
+
+  private report(m: DecodeReport): void {
+    const entry = this.inFlight.get(m.seq);
+    if (!entry) return;
+    const raw = entry.raw;
+    if (m.type === "failed" && m.malformed) {
+      // Retried once, here (SPEC §5.3); the page keeps its place in the order.
+      this.retries.push(
+        raw
+          .refetch()
+          .then((body) => this.postPage(m.seq, this.split.decodePage({ body }, data.request)))
+          .catch((err) => this.failAt(m.seq, serializeError(err)))
+          .finally(() => this.settle(m.seq)),
+      );
+      return;
+    }
+    if (m.type === "failed") this.failAt(m.seq, m.error);
+    this.settle(m.seq);
+  }
+
+  private failAt(seq: number, error: SerializedError): void {
+    this.failed = true;
+    this.fail(seq, error);
+  }
+
+  private failAll(err: unknown): void {
+    for (const seq of [...this.inFlight.keys()]) {
+      this.failAt(seq, serializeError(err));
+      this.settle(seq);
+    }
+  }
+
+  private settle(seq: number): void {
+    const entry = this.inFlight.get(seq);
+    if (entry) entry.at.load--;
+    this.inFlight.delete(seq);
+    if (!this.inFlight.size) this.drained?.();
+  }
+
+  /** Waits until every page sent is posted or failed; true when one failed. */
+  async drain(): Promise<boolean> {
+    if (this.inFlight.size) await new Promise<void>((r) => (this.drained = r));
+    await Promise.all(this.retries);
+    return this.failed;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
+
+/** The decoder thread: parses, normalises and packs the pages the fetcher sends. */
+function decodeRole(out: MessagePort): void {
+  const provider = makeProvider(new UsageRecorder()); // its HTTP client is never used here
+  const split = provider.split!;
+  const volatile = splitPaths(provider.volatilePaths);
+  port.on("message", (job: DecodeJob) => {
+    let report: DecodeReport;
+    try {
+      const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, data.request);
+      const m: WorkerMessage = { type: "page", seq: job.seq, page: packed(page, provider, volatile), usage: [] };
+      out.postMessage(m, [m.page.raw]);
+      report = { type: "decoded", seq: job.seq };
+    } catch (err) {
+      report = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError };
+    }
+    port.postMessage(report);
+  });
+}
+
+if (data.decodeTo) {
+  decodeRole(data.decodeTo);
+} else {
+  await fetchRole();
+  port.close();
+}

@@ -3,7 +3,7 @@
 // one retry for a malformed or truncated body, redaction, and usage accounting.
 
 import type { Dispatcher } from "undici";
-import { AuthError, NetworkError, RemoteError } from "../errors.js";
+import { AuthError, MalformedBodyError, NetworkError, RemoteError } from "../errors.js";
 import { redactText, redactUrl } from "./redact.js";
 import type { RequestOutcome, UsageRecorder } from "./usage.js";
 
@@ -71,8 +71,16 @@ const MAX_BODY_RETRIES = 1;
 const BASE_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body, a view into its own ArrayBuffer (transferable to another thread). */
+  body: Buffer;
+}
+type Decoded<T> = { ok: true; data: T } | { ok: false; error: RemoteError };
+
 type Attempt =
-  | { kind: "ok"; status: number; headers: Record<string, string>; text: string; accepted?: boolean }
+  | ({ kind: "ok"; accepted?: boolean } & RawResponse)
   | { kind: "retry"; reason: string; waitMs: number | null; rateLimited: boolean; bodyProblem: boolean }
   | { kind: "fail"; error: Error };
 
@@ -105,6 +113,27 @@ export class HttpClient {
   }
 
   async json<T>(spec: RequestSpec): Promise<JsonResponse<T>> {
+    return this.send(spec, (res, shown) => this.parse<T>(res, shown));
+  }
+
+  /**
+   * The body as bytes, for a caller that parses it elsewhere (a decoder thread). Retried like
+   * `json`; a body that is not JSON-shaped (HTML, wrong content type, cut off before its closing
+   * bracket) counts as malformed and is retried once.
+   */
+  async jsonBytes(spec: RequestSpec): Promise<JsonResponse<Buffer>> {
+    return this.send(spec, (res, shown) => {
+      const problem = notJson(res);
+      if (problem) return { ok: false, error: this.notJsonError(res, shown, problem) };
+      const first = firstNonSpace(res.body);
+      const last = lastNonSpace(res.body);
+      const whole = (first === 0x7b && last === 0x7d) || (first === 0x5b && last === 0x5d);
+      if (!whole) return { ok: false, error: malformed(shown, res, "it does not end where it began: cut off or garbled") };
+      return { ok: true, data: res.body };
+    });
+  }
+
+  private async send<T>(spec: RequestSpec, decode: (res: RawResponse, shown: string) => Decoded<T>): Promise<JsonResponse<T>> {
     const url = this.url(spec);
     const shown = redactUrl(url);
     let attempt = 0;
@@ -119,19 +148,19 @@ export class HttpClient {
       if (result.kind === "ok") {
         if (result.accepted) {
           this.opts.usage.record(outcome);
-          const parsed = result.text ? this.parse<T>(result, shown) : null;
+          const parsed = result.body.length ? this.parse<T>(result, shown) : null;
           return { status: result.status, headers: result.headers, data: (parsed?.ok ? parsed.data : undefined) as T };
         }
-        const parsed = this.parse<T>(result, shown);
-        if (parsed.ok) {
+        const decoded = decode(result, shown);
+        if (decoded.ok) {
           this.opts.usage.record(outcome);
-          return { status: result.status, headers: result.headers, data: parsed.data };
+          return { status: result.status, headers: result.headers, data: decoded.data };
         }
         outcome.error = true;
         this.opts.usage.record(outcome);
-        if (bodyRetries >= MAX_BODY_RETRIES) throw parsed.error;
+        if (bodyRetries >= MAX_BODY_RETRIES) throw decoded.error;
         bodyRetries++;
-        this.log(`  ${parsed.error.message}; retrying once`);
+        this.log(`  ${decoded.error.message}; retrying once`);
         attempt++;
         continue;
       }
@@ -228,22 +257,26 @@ export class HttpClient {
       resHeaders = flattenHeaders(res.headers);
       outcome.status = status;
       readRateHeaders(resHeaders, outcome);
-      let text: string;
+      let resBody: Buffer;
       try {
-        text = await res.body.text();
+        const bytes = await res.body.bytes();
+        resBody = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        // A UTF-8 byte order mark is not part of the JSON (undici's text() dropped it too).
+        if (resBody[0] === 0xef && resBody[1] === 0xbb && resBody[2] === 0xbf) resBody = resBody.subarray(3);
       } catch (err) {
         outcome.error = true;
         const reason = `response body cut off (${describeNetworkError(err)})`;
         this.log(`← ${status} ${reason}`);
         return done({ kind: "retry", reason, waitMs: 0, rateLimited: false, bodyProblem: true });
       }
-      outcome.bytesIn = Buffer.byteLength(text);
+      outcome.bytesIn = resBody.length;
       const ms = performance.now() - started;
       this.log(`← ${status} ${formatBytes(outcome.bytesIn)} ${Math.round(ms)} ms`);
 
       if (status >= 200 && status < 300) {
-        return done({ kind: "ok", status, headers: resHeaders, text });
+        return done({ kind: "ok", status, headers: resHeaders, body: resBody });
       }
+      const text = resBody.toString();
       // The provider's rate-limit reading first: a rate-limit answer is retried even on a status
       // the caller accepts (Linear's RATELIMITED arrives as HTTP 400).
       const verdict = this.opts.classify?.({ status, headers: resHeaders, text, now: this.opts.now() });
@@ -252,7 +285,7 @@ export class HttpClient {
         return done({ kind: "retry", reason: verdict.reason, waitMs: verdict.waitMs, rateLimited: verdict.rateLimited, bodyProblem: false });
       }
       if (spec.accept?.includes(status)) {
-        return done({ kind: "ok", status, headers: resHeaders, text, accepted: true });
+        return done({ kind: "ok", status, headers: resHeaders, body: resBody, accepted: true });
       }
       outcome.error = true;
       if (status === 429 || status === 503 || (status >= 500 && status <= 599)) {
@@ -288,30 +321,55 @@ export class HttpClient {
     }
   }
 
-  private parse<T>(res: { status: number; headers: Record<string, string>; text: string }, shown: string):
-    | { ok: true; data: T }
-    | { ok: false; error: RemoteError } {
-    const type = res.headers["content-type"] ?? "";
-    if (res.status === 204 || res.text.length === 0) return { ok: true, data: undefined as T };
-    if (!/json/i.test(type) || /^\s*</.test(res.text)) {
-      const what = /html/i.test(type) || /^\s*</.test(res.text) ? "an HTML page" : `"${type || "no content type"}"`;
-      return {
-        ok: false,
-        error: new RemoteError(`${shown} answered with ${what} instead of JSON (a login page, proxy or maintenance page?)`, {
-          status: res.status,
-          hint: "check the site URL and that the tracker is up",
-        }),
-      };
-    }
+  private parse<T>(res: RawResponse, shown: string): Decoded<T> {
+    if (res.status === 204 || res.body.length === 0) return { ok: true, data: undefined as T };
+    const problem = notJson(res);
+    if (problem) return { ok: false, error: this.notJsonError(res, shown, problem) };
+    const text = res.body.toString();
     try {
-      return { ok: true, data: JSON.parse(res.text) as T };
+      return { ok: true, data: JSON.parse(text) as T };
     } catch (err) {
-      return {
-        ok: false,
-        error: new RemoteError(`${shown} answered with malformed JSON (${(err as Error).message}, ${res.text.length} bytes)`, { status: res.status }),
-      };
+      return { ok: false, error: malformed(shown, res, (err as Error).message) };
     }
   }
+
+  private notJsonError(res: RawResponse, shown: string, what: string): RemoteError {
+    return new RemoteError(`${shown} answered with ${what} instead of JSON (a login page, proxy or maintenance page?)`, {
+      status: res.status,
+      hint: "check the site URL and that the tracker is up",
+    });
+  }
+}
+
+/** What the body is when it is plainly not JSON (HTML, another content type); null otherwise. */
+function notJson(res: RawResponse): string | null {
+  const type = res.headers["content-type"] ?? "";
+  const html = firstNonSpace(res.body) === 0x3c; // "<"
+  if (/json/i.test(type) && !html) return null;
+  return /html/i.test(type) || html ? "an HTML page" : `"${type || "no content type"}"`;
+}
+
+function malformed(shown: string, res: Pick<RawResponse, "body"> & { status?: number }, why: string): MalformedBodyError {
+  return new MalformedBodyError(`${shown} answered with malformed JSON (${why}, ${res.body.length} bytes)`, res.status === undefined ? undefined : { status: res.status });
+}
+
+/** Parses a body fetched with `jsonBytes`; `shown` names where it came from in the error. */
+export function parseJsonBody<T>(body: Buffer, shown: string): T {
+  try {
+    return JSON.parse(body.toString()) as T;
+  } catch (err) {
+    throw malformed(shown, { body }, (err as Error).message);
+  }
+}
+
+const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+function firstNonSpace(buf: Buffer): number {
+  for (let i = 0; i < buf.length; i++) if (!isSpace(buf[i]!)) return buf[i]!;
+  return -1;
+}
+function lastNonSpace(buf: Buffer): number {
+  for (let i = buf.length - 1; i >= 0; i--) if (!isSpace(buf[i]!)) return buf[i]!;
+  return -1;
 }
 
 function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {

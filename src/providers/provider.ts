@@ -47,6 +47,32 @@ export interface Page {
   records: PulledRecord[];
 }
 
+/**
+ * A page as fetched, not yet parsed: a provider that can read the continuation out of the bytes
+ * (Jira's `nextPageToken`) asks for the next page at once and leaves the parsing to another
+ * thread (see `SplitPull`).
+ */
+export interface RawPage {
+  body: Buffer;
+  /** The continuation the fetcher followed (null: it stopped here); the decoder checks it. */
+  next: string | null;
+  /** Fetches the same page again: a body that does not parse is retried once (SPEC §5.3). */
+  refetch(): Promise<Buffer>;
+}
+
+/**
+ * `pull` in two halves, so pages can be decoded on other threads while the next ones download.
+ * `decodePage` is pure and throws MalformedBodyError for a body that does not parse.
+ */
+export interface SplitPull {
+  fetchPages(request: PullRequest): AsyncIterable<RawPage>;
+  /**
+   * `next` is what the fetcher read ahead, checked against the parsed page; absent for a page
+   * fetched again (its token may differ: the listing already went on with the first one).
+   */
+  decodePage(page: { body: Buffer; next?: string | null }, request: PullRequest): Page;
+}
+
 export interface PullRequest {
   mode: "full" | "incremental";
   /** Incremental only: pull what changed at or after this instant (cursor minus overlap). */
@@ -88,6 +114,8 @@ export interface Provider {
   verify(): Promise<Identity>;
   fieldCatalog(): Promise<FieldDef[]>;
   pull(request: PullRequest): AsyncIterable<Page>;
+  /** The same pull split into fetching and decoding (optional; the pull worker uses it). */
+  readonly split?: SplitPull;
   /**
    * Changes between two stored payloads in fields the unified columns do not show (e.g. Jira
    * fixVersions), for the change log. Values are JSON text.

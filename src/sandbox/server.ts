@@ -30,7 +30,7 @@ const NOT_AUTHENTICATED = "Client must be authenticated to access this resource.
 const ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it.";
 const SEARCH_REMOVED =
   "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046";
-const FAULT_KINDS: readonly FaultKind[] = ["429", "503", "500", "malformed", "truncated", "html", "hang", "reset"];
+const FAULT_KINDS: readonly FaultKind[] = ["429", "503", "500", "malformed", "garbled", "truncated", "html", "hang", "reset"];
 const FAULT_ENDPOINTS: readonly FaultEndpoint[] = ["search", "myself", "field", "issue", "project", "serverInfo", "token", "resources", "any"];
 const MAX_BODY = 1_048_576;
 
@@ -59,6 +59,8 @@ interface QueuedFault {
   kind: FaultKind;
   endpoint: FaultEndpoint;
   remaining: number;
+  /** Matching requests still to let through before the fault applies. */
+  skip: number;
   retryAfter?: number;
 }
 
@@ -339,13 +341,14 @@ class Sandbox {
       reply.headers["x-sandbox-error"] = String(err instanceof Error ? err.message : err).replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
     }
     if (!isOAuth) Object.assign(reply.headers, this.rateHeaders());
-    this.send(res, reply, fault?.kind === "truncated");
+    this.send(res, reply, fault?.kind === "truncated" || fault?.kind === "garbled" ? fault.kind : undefined);
   }
 
-  private send(res: ServerResponse, reply: Reply, truncate = false): void {
+  private send(res: ServerResponse, reply: Reply, damage?: "truncated" | "garbled"): void {
     if (res.destroyed || this.closed) return;
     const body = reply.body;
-    if (Array.isArray(body) && !truncate) {
+    const truncate = damage === "truncated";
+    if (Array.isArray(body) && !damage) {
       // Cached issue buffers go to the socket as they are (one writev), not copied into a page.
       let length = 0;
       for (const c of body) length += c.length;
@@ -355,7 +358,12 @@ class Sandbox {
       res.end();
       return;
     }
-    const buf = typeof body === "string" ? Buffer.from(body, "utf8") : Array.isArray(body) ? Buffer.concat(body) : body;
+    let buf = typeof body === "string" ? Buffer.from(body, "utf8") : Array.isArray(body) ? Buffer.concat(body) : body;
+    if (damage === "garbled") {
+      // Whole and well-framed, but a NUL byte in the middle: only a full parse notices.
+      buf = Buffer.from(buf);
+      buf[buf.length >> 1] = 0;
+    }
     res.writeHead(reply.status, this.replyHeaders(reply, buf.length));
     if (truncate) {
       // Promise more than is sent, then cut the connection mid-body.
@@ -389,6 +397,10 @@ class Sandbox {
     if (k < 0) return undefined;
     const f = this.faults[k];
     if (!f) return undefined;
+    if (f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
     f.remaining--;
     if (f.remaining <= 0) this.faults.splice(k, 1);
     return f;
@@ -446,6 +458,7 @@ class Sandbox {
         req.socket.destroy();
         return true;
       case "truncated":
+      case "garbled":
         return false;
     }
   }
@@ -1097,7 +1110,9 @@ function validateFault(spec: FaultSpec): QueuedFault {
   const count = spec.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new TypeError("fault: count must be a positive integer");
   if (spec.retryAfter !== undefined && (typeof spec.retryAfter !== "number" || !(spec.retryAfter >= 0))) throw new TypeError("fault: retryAfter must be a non-negative number of seconds");
-  const out: QueuedFault = { kind: spec.kind, endpoint, remaining: count };
+  const skip = spec.skip ?? 0;
+  if (!Number.isInteger(skip) || skip < 0) throw new TypeError("fault: skip must be a non-negative integer");
+  const out: QueuedFault = { kind: spec.kind, endpoint, remaining: count, skip };
   if (spec.retryAfter !== undefined) out.retryAfter = spec.retryAfter;
   return out;
 }

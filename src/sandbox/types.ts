@@ -1,6 +1,7 @@
 // Public types of the sandbox (re-exported from ./index.ts).
 
-export type FaultKind = "429" | "503" | "500" | "malformed" | "truncated" | "html" | "hang" | "reset";
+/** `garbled`: a 200 JSON page, whole and well-framed, with a NUL byte in the middle. */
+export type FaultKind = "429" | "503" | "500" | "malformed" | "garbled" | "truncated" | "html" | "hang" | "reset";
 /**
  * Which requests a fault hits. The first five are the brief's; `project`, `serverInfo`, `token`
  * (POST /oauth/token) and `resources` (accessible-resources) are extra. `any` = every request on
@@ -14,6 +15,8 @@ export interface FaultSpec {
   endpoint?: FaultEndpoint;
   /** How many matching requests get the fault; default 1. */
   count?: number;
+  /** Matching requests answered normally before the fault applies; default 0. */
+  skip?: number;
   /** Seconds, sent as `Retry-After` on 429 (default 1) and 503 (only when given). */
   retryAfter?: number;
 }

@@ -11,6 +11,23 @@ describe("canonicalJson", () => {
     const two = JSON.parse('{"fields":{"n":1.50,"labels":["a","b"],"summary":"S"},"id":"1"}');
     expect(sha256Hex(canonicalJson(one))).toBe(sha256Hex(canonicalJson(two)));
   });
+  it("sorts correctly when key lists repeat, share a first key, or differ only later (the order cache)", () => {
+    const shapes = [
+      { k: 1, b: 2, a: 3 },
+      { k: 1, b: 2, c: 3 },
+      { k: 1, a: 2 },
+      { k: 1, b: 2, a: 3, z: 0 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const o of shapes) {
+        const expected = "{" + Object.keys(o).sort().map((key) => `"${key}":${o[key as keyof typeof o]}`).join(",") + "}";
+        expect(canonicalJson(o)).toBe(expected);
+      }
+    }
+    // More shapes under one first key than the cache keeps, and many first keys: still sorted.
+    for (let i = 0; i < 50; i++) expect(canonicalJson({ k: 0, [`x${i}`]: 1, a: 2 })).toBe(`{"a":2,"k":0,"x${i}":1}`);
+    for (let i = 0; i < 3000; i++) expect(canonicalJson({ [`f${i}`]: 1, a: 2 })).toBe(`{"a":2,"f${i}":1}`);
+  });
   it("keeps array order (it is content)", () => {
     expect(canonicalJson(["a", "b"])).not.toBe(canonicalJson(["b", "a"]));
   });

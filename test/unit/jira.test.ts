@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildJql } from "../../src/providers/jira/index.js";
+import { buildJql, jira } from "../../src/providers/jira/index.js";
+import { continuationOf, peekContinuation } from "../../src/providers/jira/client.js";
+import { MalformedBodyError } from "../../src/errors.js";
 import { statusCategory } from "../../src/providers/jira/normalise.js";
 import { knownFields, toFieldDef } from "../../src/providers/jira/fields.js";
 
@@ -50,5 +52,40 @@ describe("parseRemoteTime", async () => {
       expect(parseRemoteTime(s)).toBe(Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, "$1:$2")));
     }
     expect(parseRemoteTime("not a date")).toBeNull();
+  });
+});
+
+describe("peekContinuation (reading the next page's token before the page is parsed)", () => {
+  const peek = (page: unknown, spacing?: number) => peekContinuation(Buffer.from(JSON.stringify(page, null, spacing)));
+  const issue = { id: "1", key: "ENG-1", fields: { summary: 'says "nextPageToken" and "isLast"' } };
+  it("agrees with the parsed page: token, last page, no token, empty token, whitespace, escapes", () => {
+    const pages = [
+      { issues: [issue], nextPageToken: "abc", isLast: false },
+      { issues: [issue], nextPageToken: "abc", isLast: true },
+      { issues: [issue], isLast: true },
+      { issues: [issue] },
+      { issues: [issue], nextPageToken: "" },
+      { issues: [issue], nextPageToken: 'a"b\\c/é', isLast: false },
+      { nextPageToken: "first", issues: [issue] },
+    ];
+    for (const page of pages) {
+      for (const spacing of [undefined, 2]) expect(peek(page, spacing)).toBe(continuationOf(page as never));
+    }
+  });
+  it("is unsure (undefined) when the key also appears as a plain value after the real one", () => {
+    expect(peek({ nextPageToken: "t", issues: [{ id: "1", key: "K-1", fields: { labels: ["nextPageToken"] } }] })).toBeUndefined();
+  });
+  it("a misread is caught when the page is decoded, not written", () => {
+    const provider = jira.create({
+      connectionName: "j",
+      config: { provider: "jira", site: "https://x.atlassian.net" } as never,
+      secret: { kind: "token", token: "t" } as never,
+      http: null as never,
+    });
+    const body = Buffer.from(JSON.stringify({ issues: [], nextPageToken: "real" }));
+    const request = { mode: "full" as const, sinceMs: null, projects: [], catalog: [] };
+    expect(provider.split!.decodePage({ body, next: "real" }, request).records).toEqual([]);
+    expect(() => provider.split!.decodePage({ body, next: null }, request)).toThrow(/nextPageToken was misread/);
+    expect(() => provider.split!.decodePage({ body: Buffer.from('{"issues": [}'), next: null }, request)).toThrow(MalformedBodyError);
   });
 });

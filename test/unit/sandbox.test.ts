@@ -548,6 +548,21 @@ describe("sandbox: faults", () => {
     expect(await b.text()).toMatch(/<html/i);
   });
 
+  it("a garbled page is well framed but does not parse; skip lets matching requests through first", async () => {
+    const sb = await sandbox();
+    sb.control.fault({ kind: "garbled", skip: 1 });
+    const first = await post(sb);
+    expect(JSON.parse(await first.text())).toMatchObject({ issues: expect.any(Array) });
+    const b = await post(sb);
+    expect(b.status).toBe(200);
+    const text = await b.text();
+    expect(Number(b.headers.get("content-length"))).toBe(Buffer.byteLength(text));
+    expect(text.trimStart()[0]).toBe("{");
+    expect(text.trimEnd().endsWith("}")).toBe(true);
+    expect(() => JSON.parse(text) as unknown).toThrow();
+    expect(JSON.parse(await (await post(sb)).text())).toMatchObject({ issues: expect.any(Array) });
+  });
+
   it("truncated bodies and reset connections fail on the client", async () => {
     const sb = await sandbox();
     sb.control.fault({ kind: "truncated" });

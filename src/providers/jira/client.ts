@@ -1,6 +1,7 @@
 // The Jira REST v3 calls pmsync makes, typed by what it reads from them.
 
-import type { HttpClient } from "../../http/client.js";
+import { RemoteError } from "../../errors.js";
+import { parseJsonBody, type HttpClient } from "../../http/client.js";
 
 export interface JiraMyself {
   accountId: string;
@@ -29,6 +30,55 @@ export interface JiraSearchPage {
   issues: JiraIssue[];
   nextPageToken?: string;
   isLast?: boolean;
+}
+
+/** Where a page says the listing goes on: its `nextPageToken`, unless it is the last page. */
+export function continuationOf(page: JiraSearchPage): string | null {
+  const token = typeof page.nextPageToken === "string" && page.nextPageToken !== "" ? page.nextPageToken : null;
+  return token !== null && page.isLast !== true ? token : null;
+}
+
+const TOKEN_KEY = Buffer.from('"nextPageToken"');
+const LAST_KEY = Buffer.from('"isLast"');
+
+/**
+ * `continuationOf` read from the raw bytes without parsing the page (the top-level members
+ * follow `issues` in Jira's answers, so they are found from the end); undefined when the bytes
+ * do not say for certain. The decoder compares it with the parsed page, so a wrong read fails
+ * loudly instead of skipping pages.
+ */
+export function peekContinuation(body: Buffer): string | null | undefined {
+  const token = memberValue(body, TOKEN_KEY);
+  const last = memberValue(body, LAST_KEY);
+  if (token === undefined || last === undefined) return undefined;
+  return continuationOf({ issues: [], ...(token === null ? {} : { nextPageToken: token as string }), ...(last === null ? {} : { isLast: last as boolean }) });
+}
+
+/** The JSON value after the last `"key":` (null when the key is absent); undefined when unsure. */
+function memberValue(body: Buffer, key: Buffer): unknown {
+  const at = body.lastIndexOf(key);
+  if (at < 0) return null;
+  let i = skipSpace(body, at + key.length);
+  if (body[i] !== 0x3a) return undefined; // not a member name: a string value that happens to match
+  i = skipSpace(body, i + 1);
+  let end = i;
+  if (body[i] === 0x22) {
+    for (end = i + 1; end < body.length && body[end] !== 0x22; end++) if (body[end] === 0x5c) end++;
+    end++;
+  } else {
+    while (end < body.length && body[end]! >= 0x61 && body[end]! <= 0x7a) end++; // true, false, null
+  }
+  try {
+    const value: unknown = JSON.parse(body.subarray(i, end).toString());
+    return typeof value === "string" || typeof value === "boolean" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function skipSpace(body: Buffer, i: number): number {
+  while (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09) i++;
+  return i;
 }
 
 export interface JiraStatusRef {
@@ -107,10 +157,28 @@ export class JiraClient {
     return Array.isArray(res.data) ? res.data : [];
   }
 
-  /** POST keeps a long explicit field list out of the URL. */
-  async search(body: { jql: string; fields: string[]; maxResults: number; nextPageToken?: string }): Promise<JiraSearchPage> {
-    return (await this.http.json<JiraSearchPage>({ method: "POST", path: "/rest/api/3/search/jql", body, endpoint: "search" })).data;
+  /**
+   * One search page as bytes (parsed by `parseSearchPage`, possibly on another thread). POST keeps
+   * a long explicit field list out of the URL.
+   */
+  async searchBytes(body: JiraSearchRequest): Promise<Buffer> {
+    return (await this.http.jsonBytes({ method: "POST", path: SEARCH_PATH, body, endpoint: "search" })).data;
   }
+}
+
+export interface JiraSearchRequest {
+  jql: string;
+  fields: string[];
+  maxResults: number;
+  nextPageToken?: string;
+}
+
+const SEARCH_PATH = "/rest/api/3/search/jql";
+
+export function parseSearchPage(body: Buffer): JiraSearchPage {
+  const page = parseJsonBody<JiraSearchPage | null>(body, `POST ${SEARCH_PATH}`);
+  if (!page || !Array.isArray(page.issues)) throw new RemoteError("a search page has no `issues` list; the page was not written");
+  return page;
 }
 
 function issuePath(key: string): string {

@@ -4,9 +4,10 @@
 
 import { RemoteError } from "../../errors.js";
 import { memberChanges } from "../member-changes.js";
-import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest } from "../provider.js";
+import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest, RawPage, SplitPull } from "../provider.js";
 import { jiraApiBaseUrl, jiraAuthHeaders } from "./auth.js";
-import { JiraClient, SEARCH_PAGE_SIZE, type JiraSearchPage } from "./client.js";
+import { continuationOf, JiraClient, parseSearchPage, peekContinuation, SEARCH_PAGE_SIZE, type JiraSearchRequest } from "./client.js";
+import { pullBySplit } from "../split-pull.js";
 import { knownFields, requestedFields, toFieldDef } from "./fields.js";
 import { coveredRawFields, normaliseIssue } from "./normalise.js";
 import { EDITABLE_FIELDS, JiraWrites } from "./writes.js";
@@ -57,25 +58,42 @@ class JiraProvider implements Provider {
     return catalog;
   }
 
-  async *pull(req: PullRequest): AsyncIterable<Page> {
-    const known = knownFields(req.catalog);
-    this.covered = coveredRawFields(known);
-    const base = { jql: buildJql(req), fields: requestedFields(req.catalog), maxResults: SEARCH_PAGE_SIZE };
-    const fetchPage = (nextPageToken?: string) => {
-      const p = this.client.search(nextPageToken ? { ...base, nextPageToken } : base);
+  pull(req: PullRequest): AsyncIterable<Page> {
+    return pullBySplit(this.split, req);
+  }
+
+  readonly split: SplitPull = {
+    fetchPages: (req) => this.fetchPages(req),
+    decodePage: (raw, req) => {
+      const page = parseSearchPage(raw.body);
+      if (raw.next !== undefined && continuationOf(page) !== raw.next) {
+        throw new RemoteError("a search page's nextPageToken was misread before parsing; the page was not written (please report this)");
+      }
+      const known = knownFields(req.catalog);
+      return { records: page.issues.map((issue) => normaliseIssue(issue, this.ctx.config.site, known)) };
+    },
+  };
+
+  private async *fetchPages(req: PullRequest): AsyncIterable<RawPage> {
+    this.covered = coveredRawFields(knownFields(req.catalog));
+    const base: JiraSearchRequest = { jql: buildJql(req), fields: requestedFields(req.catalog), maxResults: SEARCH_PAGE_SIZE };
+    const fetchPage = (nextPageToken: string | null) => {
+      const body = nextPageToken ? { ...base, nextPageToken } : base;
+      const refetch = () => this.client.searchBytes(body);
+      const p = refetch().then((bytes) => ({ bytes, refetch }));
       p.catch(() => undefined); // awaited below; this only stops an unhandled-rejection warning
       return p;
     };
-    let pending: Promise<JiraSearchPage> = fetchPage();
+    let pending = fetchPage(null);
     for (;;) {
-      const page = await pending;
-      if (!page || !Array.isArray(page.issues)) throw new RemoteError("a search page has no `issues` list; the page was not written");
-      const token = typeof page.nextPageToken === "string" && page.nextPageToken !== "" ? page.nextPageToken : undefined;
-      const more = token !== undefined && page.isLast !== true;
-      // Ask for the next page while this one is written.
-      if (more) pending = fetchPage(token);
-      yield { records: page.issues.map((raw) => normaliseIssue(raw, this.ctx.config.site, known)) };
-      if (!more) return;
+      const { bytes, refetch } = await pending;
+      // Read where the listing goes on without parsing, so the next page downloads while this one
+      // is parsed; a body that does not say parses here first.
+      let next = peekContinuation(bytes);
+      if (next === undefined) next = continuationOf(parseSearchPage(bytes));
+      if (next !== null) pending = fetchPage(next);
+      yield { body: bytes, next, refetch };
+      if (next === null) return;
     }
   }
 

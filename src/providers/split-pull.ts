@@ -1,0 +1,19 @@
+// `pull` built from a provider's SplitPull: the one code path whether pages are decoded on this
+// thread (tests, in-process) or handed to decoder threads (core/pull-worker.ts).
+
+import { MalformedBodyError } from "../errors.js";
+import type { Page, PullRequest, RawPage, SplitPull } from "./provider.js";
+
+/** Decodes a fetched page; a body that does not parse is fetched once more (SPEC §5.3). */
+export async function decodeWithRetry(split: SplitPull, raw: RawPage, request: PullRequest): Promise<Page> {
+  try {
+    return split.decodePage(raw, request);
+  } catch (err) {
+    if (!(err instanceof MalformedBodyError)) throw err;
+  }
+  return split.decodePage({ body: await raw.refetch() }, request);
+}
+
+export async function* pullBySplit(split: SplitPull, request: PullRequest): AsyncIterable<Page> {
+  for await (const raw of split.fetchPages(request)) yield await decodeWithRetry(split, raw, request);
+}
