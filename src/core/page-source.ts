@@ -42,8 +42,8 @@ export function inProcessPages(provider: Provider): PageSource {
  */
 export const GROUP_RECORDS = 1000;
 const GROUP_WAIT_MS = 250;
-/** Pages the pull worker may run ahead of the writes (enough to fill a group). */
-const WINDOW = 16;
+/** Pages the pull worker may run ahead of the writes: enough to fill a group, few enough for RSS. */
+const WINDOW = 12;
 /**
  * Parsed pages are garbage almost at once: a young generation larger than the default means
  * fewer scavenges, and 16 MB per thread keeps a 100k sync under SPEC §9's 250 MB peak RSS.
