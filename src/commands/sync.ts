@@ -53,6 +53,7 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
       const pages = ctx.dispatcher
         ? inProcessPages(provider)
         : workerPages(
+            provider,
             { name, conn, secret, ...(opts.http ? { settings: opts.http } : {}), verbose: ctx.io.flags.verbose },
             (line) => ctx.io.debug(line),
           );

@@ -3,10 +3,9 @@
 // all but a window of earlier ones (back-pressure: memory stays flat).
 //
 // For a provider with a SplitPull (Jira), parsing a page costs several times its download, so
-// this thread starts a second one of itself in the "decode" role and hands it page bodies while
-// it fetches the next ones; it decodes a page itself only when the decoder is already busy. Pages
-// are numbered (`seq`); the decoder posts its pages straight to the main thread, which puts them
-// back in order.
+// this thread starts a second one of itself in the "decode" role and only fetches: it hands each
+// page body to the decoder and asks for the next page at once. Pages are numbered (`seq`); the
+// decoder posts its pages straight to the main thread, which puts them back in order.
 
 import { MessageChannel, parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import type { Secret } from "../auth/credentials.js";
@@ -44,11 +43,6 @@ interface DecodeJob {
 /** Decoder → fetcher: the page was posted, or could not be decoded. */
 type DecodeReport = { type: "decoded"; seq: number } | { type: "failed"; seq: number; error: SerializedError; malformed: boolean };
 
-/** Pages queued at the decoder before the fetcher decodes the next one itself. */
-const DECODER_QUEUE = 2;
-// One decoder: with the fetcher decoding the overflow and the main thread writing, that keeps
-// two cores busy; a second decoder only adds contention and memory (measured).
-const DECODERS = 1;
 
 const data = workerData as PullWorkerData;
 const port = parentPort!;
@@ -91,9 +85,12 @@ async function fetchRole(): Promise<void> {
       for await (const raw of split.fetchPages(data.request)) {
         if (decoder?.failed) break;
         await credit.take();
-        // The first page is decoded here: a one-page sync never starts the decoder.
-        if (seq > 0 && (decoder ??= new Decoder(split, postPage, fail)).idle) decoder.send(seq, raw);
-        else postPage(seq, await decodeWithRetry(split, raw, data.request));
+        // The first page is decoded here: a one-page sync never starts the decoder. The others
+        // queue at the decoder (at most the credit window): this thread stays free to fetch, as
+        // it would not be while decoding (measured: a fetcher that also decodes when the decoder
+        // is busy is no faster and needs more memory; so does a second decoder).
+        if (seq === 0) postPage(seq, await decodeWithRetry(split, raw, data.request));
+        else (decoder ??= new Decoder(split, postPage, fail)).send(seq, raw);
         seq++; // only now: an error above belongs to this page's place in the order
       }
       // The decoder's pages must all be posted (or retried) before this thread says it is done.
@@ -108,10 +105,10 @@ async function fetchRole(): Promise<void> {
   }
 }
 
-/** The decoder threads, seen from the fetcher. */
+/** The decoder thread, seen from the fetcher. */
 class Decoder {
-  private readonly workers: { worker: Worker; load: number }[] = [];
-  private readonly inFlight = new Map<number, { raw: RawPage; at: { load: number } }>();
+  private readonly worker: Worker;
+  private readonly inFlight = new Map<number, RawPage>();
   private readonly retries: Promise<void>[] = [];
   private drained: (() => void) | null = null;
   failed = false;
@@ -121,46 +118,32 @@ class Decoder {
     private readonly postPage: (seq: number, page: Page) => void,
     private readonly fail: (seq: number, error: SerializedError) => void,
   ) {
-    for (let i = 0; i < DECODERS; i++) {
-      const { port1, port2 } = new MessageChannel();
-      const announce: WorkerMessage = { type: "decoder", port: port2 };
-      port.postMessage(announce, [port2]);
-      const worker = new Worker(new URL(import.meta.url), {
-        workerData: { ...data, decodeTo: port1 } satisfies PullWorkerData,
-        transferList: [port1],
-        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      });
-      worker.on("message", (m: DecodeReport) => this.report(m));
-      worker.on("error", (err) => this.failAll(err));
-      worker.on("exit", (code) => {
-        if (this.inFlight.size) this.failAll(new Error(`the decoder thread stopped with exit code ${code}`));
-      });
-      this.workers.push({ worker, load: 0 });
-    }
-  }
-
-  private least() {
-    return this.workers.reduce((a, b) => (b.load < a.load ? b : a));
-  }
-
-  get idle(): boolean {
-    return this.least().load < DECODER_QUEUE;
+    const { port1, port2 } = new MessageChannel();
+    const announce: WorkerMessage = { type: "decoder", port: port2 };
+    port.postMessage(announce, [port2]);
+    this.worker = new Worker(new URL(import.meta.url), {
+      workerData: { ...data, decodeTo: port1 } satisfies PullWorkerData,
+      transferList: [port1],
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
+    this.worker.on("message", (m: DecodeReport) => this.report(m));
+    this.worker.on("error", (err) => this.failAll(err));
+    this.worker.on("exit", (code) => {
+      if (this.inFlight.size) this.failAll(new Error(`the decoder thread stopped with exit code ${code}`));
+    });
   }
 
   send(seq: number, raw: RawPage): void {
-    const at = this.least();
-    at.load++;
-    this.inFlight.set(seq, { raw, at });
+    this.inFlight.set(seq, raw);
     // Transferred, not copied; a body that shares its memory with other buffers is copied first.
     const own = raw.body.byteOffset === 0 && raw.body.byteLength === raw.body.buffer.byteLength ? raw.body : new Uint8Array(raw.body);
     const job: DecodeJob = { seq, body: own.buffer as ArrayBuffer, offset: own.byteOffset, length: own.byteLength, next: raw.next };
-    at.worker.postMessage(job, [job.body]);
+    this.worker.postMessage(job, [job.body]);
   }
 
   private report(m: DecodeReport): void {
-    const entry = this.inFlight.get(m.seq);
-    if (!entry) return;
-    const raw = entry.raw;
+    const raw = this.inFlight.get(m.seq);
+    if (!raw) return;
     if (m.type === "failed" && m.malformed) {
       // Retried once, here (SPEC §5.3); the page keeps its place in the order.
       this.retries.push(
@@ -189,8 +172,6 @@ class Decoder {
   }
 
   private settle(seq: number): void {
-    const entry = this.inFlight.get(seq);
-    if (entry) entry.at.load--;
     this.inFlight.delete(seq);
     if (!this.inFlight.size) this.drained?.();
   }
@@ -203,7 +184,7 @@ class Decoder {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    await this.worker.terminate();
   }
 }
 
