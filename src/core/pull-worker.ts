@@ -41,7 +41,10 @@ interface DecodeJob {
   next: string | null;
 }
 /** Decoder → fetcher: the page was posted, or could not be decoded. */
-type DecodeReport = { type: "decoded"; seq: number } | { type: "failed"; seq: number; error: SerializedError; malformed: boolean };
+type DecodeReport =
+  | { type: "ready" }
+  | { type: "decoded"; seq: number }
+  | { type: "failed"; seq: number; error: SerializedError; malformed: boolean };
 
 
 const data = workerData as PullWorkerData;
@@ -85,12 +88,14 @@ async function fetchRole(): Promise<void> {
       for await (const raw of split.fetchPages(data.request)) {
         if (decoder?.failed) break;
         await credit.take();
-        // The first page is decoded here: a one-page sync never starts the decoder. The others
-        // queue at the decoder (at most the credit window): this thread stays free to fetch, as
-        // it would not be while decoding (measured: a fetcher that also decodes when the decoder
-        // is busy is no faster and needs more memory; so does a second decoder).
-        if (seq === 0) postPage(seq, await decodeWithRetry(split, raw, data.request));
-        else (decoder ??= new Decoder(split, postPage, fail)).send(seq, raw);
+        // Pages are decoded here until the decoder thread is up (it starts with the second page,
+        // so a one-page sync never starts it; its start-up would delay a ten-page sync). From then
+        // on they queue at the decoder (at most the credit window) and this thread stays free to
+        // fetch (measured: a fetcher that also decodes when the decoder is busy is no faster and
+        // needs more memory; so does a second decoder).
+        if (seq > 0) decoder ??= new Decoder(split, postPage, fail);
+        if (decoder?.ready) decoder.send(seq, raw);
+        else postPage(seq, await decodeWithRetry(split, raw, data.request));
         seq++; // only now: an error above belongs to this page's place in the order
       }
       // The decoder's pages must all be posted (or retried) before this thread says it is done.
@@ -112,6 +117,8 @@ class Decoder {
   private readonly retries: Promise<void>[] = [];
   private drained: (() => void) | null = null;
   failed = false;
+  /** The thread has started and takes pages. */
+  ready = false;
 
   constructor(
     private readonly split: SplitPull,
@@ -142,6 +149,10 @@ class Decoder {
   }
 
   private report(m: DecodeReport): void {
+    if (m.type === "ready") {
+      this.ready = true;
+      return;
+    }
     const raw = this.inFlight.get(m.seq);
     if (!raw) return;
     if (m.type === "failed" && m.malformed) {
@@ -205,6 +216,8 @@ function decodeRole(out: MessagePort): void {
     }
     port.postMessage(report);
   });
+  const ready: DecodeReport = { type: "ready" };
+  port.postMessage(ready);
 }
 
 if (data.decodeTo) {
