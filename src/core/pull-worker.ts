@@ -15,7 +15,7 @@ import { UsageRecorder } from "../http/usage.js";
 import { connectionHttp, type HttpSettings } from "../providers/http.js";
 import type { Page, Provider, PullRequest, RawPage, SplitPull } from "../providers/provider.js";
 import { providerModule } from "../providers/registry.js";
-import { decodeWithRetry } from "../providers/split-pull.js";
+import { decodeAgain, decodeWithRetry } from "../providers/split-pull.js";
 import { creditGate } from "./credit.js";
 import { YOUNG_GENERATION_MB, type WorkerMessage } from "./page-source.js";
 import { packPage, preparePage, splitPaths } from "./prepare.js";
@@ -114,7 +114,6 @@ async function fetchRole(): Promise<void> {
 class Decoder {
   private readonly worker: Worker;
   private readonly inFlight = new Map<number, RawPage>();
-  private readonly retries: Promise<void>[] = [];
   private drained: (() => void) | null = null;
   failed = false;
   /** The thread has started and takes pages. */
@@ -157,13 +156,11 @@ class Decoder {
     if (!raw) return;
     if (m.type === "failed" && m.malformed) {
       // Retried once, here (SPEC §5.3); the page keeps its place in the order.
-      this.retries.push(
-        raw
-          .refetch()
-          .then((body) => this.postPage(m.seq, this.split.decodePage({ body }, data.request)))
-          .catch((err) => this.failAt(m.seq, serializeError(err)))
-          .finally(() => this.settle(m.seq)),
-      );
+      // settle() runs only when the retry is over, so drain() waits for it.
+      void decodeAgain(this.split, raw, data.request)
+        .then((page) => this.postPage(m.seq, page))
+        .catch((err) => this.failAt(m.seq, serializeError(err)))
+        .finally(() => this.settle(m.seq));
       return;
     }
     if (m.type === "failed") this.failAt(m.seq, m.error);
@@ -190,7 +187,6 @@ class Decoder {
   /** Waits until every page sent is posted or failed; true when one failed. */
   async drain(): Promise<boolean> {
     if (this.inFlight.size) await new Promise<void>((r) => (this.drained = r));
-    await Promise.all(this.retries);
     return this.failed;
   }
 

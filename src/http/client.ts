@@ -362,14 +362,19 @@ export function parseJsonBody<T>(body: Buffer, shown: string): T {
   }
 }
 
-const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+/** The index of the first byte at or after `i` that is not JSON whitespace. */
+export function skipJsonSpace(buf: Buffer, i: number): number {
+  while (isSpace(buf[i])) i++;
+  return i;
+}
 function firstNonSpace(buf: Buffer): number {
-  for (let i = 0; i < buf.length; i++) if (!isSpace(buf[i]!)) return buf[i]!;
-  return -1;
+  return buf[skipJsonSpace(buf, 0)] ?? -1;
 }
 function lastNonSpace(buf: Buffer): number {
-  for (let i = buf.length - 1; i >= 0; i--) if (!isSpace(buf[i]!)) return buf[i]!;
-  return -1;
+  let i = buf.length - 1;
+  while (isSpace(buf[i])) i--;
+  return buf[i] ?? -1;
 }
 
 function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -11,6 +11,11 @@ export async function decodeWithRetry(split: SplitPull, raw: RawPage, request: P
   } catch (err) {
     if (!(err instanceof MalformedBodyError)) throw err;
   }
+  return decodeAgain(split, raw, request);
+}
+
+/** The retry half: fetches the page once more and decodes it (its own token is not checked). */
+export async function decodeAgain(split: SplitPull, raw: RawPage, request: PullRequest): Promise<Page> {
   return split.decodePage({ body: await raw.refetch() }, request);
 }
 

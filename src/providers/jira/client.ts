@@ -1,7 +1,7 @@
 // The Jira REST v3 calls pmsync makes, typed by what it reads from them.
 
 import { RemoteError } from "../../errors.js";
-import { parseJsonBody, type HttpClient } from "../../http/client.js";
+import { parseJsonBody, skipJsonSpace, type HttpClient } from "../../http/client.js";
 
 export interface JiraMyself {
   accountId: string;
@@ -58,9 +58,9 @@ export function peekContinuation(body: Buffer): string | null | undefined {
 function memberValue(body: Buffer, key: Buffer): unknown {
   const at = body.lastIndexOf(key);
   if (at < 0) return null;
-  let i = skipSpace(body, at + key.length);
+  let i = skipJsonSpace(body, at + key.length);
   if (body[i] !== 0x3a) return undefined; // not a member name: a string value that happens to match
-  i = skipSpace(body, i + 1);
+  i = skipJsonSpace(body, i + 1);
   let end = i;
   if (body[i] === 0x22) {
     for (end = i + 1; end < body.length && body[end] !== 0x22; end++) if (body[end] === 0x5c) end++;
@@ -74,11 +74,6 @@ function memberValue(body: Buffer, key: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-function skipSpace(body: Buffer, i: number): number {
-  while (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09) i++;
-  return i;
 }
 
 export interface JiraStatusRef {
