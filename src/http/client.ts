@@ -3,6 +3,7 @@
 // one retry for a malformed or truncated body, redaction, and usage accounting.
 
 import type { Dispatcher } from "undici";
+import { jsonText } from "./json-text.js";
 import { AuthError, MalformedBodyError, NetworkError, RemoteError } from "../errors.js";
 import { redactText, redactUrl } from "./redact.js";
 import type { RequestOutcome, UsageRecorder } from "./usage.js";
@@ -325,9 +326,8 @@ export class HttpClient {
     if (res.status === 204 || res.body.length === 0) return { ok: true, data: undefined as T };
     const problem = notJson(res);
     if (problem) return { ok: false, error: this.notJsonError(res, shown, problem) };
-    const text = res.body.toString();
     try {
-      return { ok: true, data: JSON.parse(text) as T };
+      return { ok: true, data: JSON.parse(jsonText(res.body)) as T };
     } catch (err) {
       return { ok: false, error: malformed(shown, res, (err as Error).message) };
     }
@@ -356,7 +356,7 @@ function malformed(shown: string, res: Pick<RawResponse, "body"> & { status?: nu
 /** Parses a body fetched with `jsonBytes`; `shown` names where it came from in the error. */
 export function parseJsonBody<T>(body: Buffer, shown: string): T {
   try {
-    return JSON.parse(body.toString()) as T;
+    return JSON.parse(jsonText(body)) as T;
   } catch (err) {
     throw malformed(shown, { body }, (err as Error).message);
   }
