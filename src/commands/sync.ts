@@ -6,6 +6,7 @@ import type { AppContext, HttpSettings } from "../cli/context.js";
 import { newUsage } from "../cli/context.js";
 import { DEFAULT_OVERLAP_MS, emptySummary, syncConnection, type RunSummary, type SyncProgress } from "../core/engine.js";
 import { inProcessPages, workerPages } from "../core/page-source.js";
+import { splitPages } from "../core/split-source.js";
 import { errorMessage, ExitCode, ExitWithCode, PmsyncError, UsageError, type ExitCodeValue, exitCodeOf } from "../errors.js";
 import { providerModule } from "../providers/registry.js";
 import { SyncStore } from "../store/sync-store.js";
@@ -48,15 +49,15 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
       const { secret } = await ctx.secretFor(name, conn);
       const http = ctx.http(name, conn, secret, usage, opts.http);
       const provider = providerModule(conn.provider).create({ connectionName: name, config: conn, secret, http });
-      // Fetching and hashing run on a worker thread, unless a test injected an HTTP dispatcher
+      // Parsing and hashing run on a worker thread, unless a test injected an HTTP dispatcher
       // (which cannot cross threads).
+      const spec = { name, conn, secret, ...(opts.http ? { settings: opts.http } : {}), verbose: ctx.io.flags.verbose };
+      const split = provider.split;
       const pages = ctx.dispatcher
         ? inProcessPages(provider)
-        : workerPages(
-            provider,
-            { name, conn, secret, ...(opts.http ? { settings: opts.http } : {}), verbose: ctx.io.flags.verbose },
-            (line) => ctx.io.debug(line),
-          );
+        : split
+          ? splitPages(provider, split, spec)
+          : workerPages(spec, (line) => ctx.io.debug(line));
       result = await syncConnection(store, { name, config: conn, provider, pages, usage }, {
         mode: opts.mode,
         projects: opts.projects,

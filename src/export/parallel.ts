@@ -3,7 +3,6 @@
 // writes the chunks in order. A thread stays at most two chunks ahead, so memory stays flat.
 
 import { Worker } from "node:worker_threads";
-import { ACK } from "../core/credit.js";
 import type { ChunkSpec, FormattedChunk } from "./export.js";
 
 export interface ExportWorkerData {
@@ -53,7 +52,7 @@ export async function formatInThreads(
       const { chunk, worker } = ready.get(i)!;
       ready.delete(i);
       await emit(chunk);
-      worker.postMessage(ACK);
+      worker.postMessage(1);
     }
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

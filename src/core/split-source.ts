@@ -1,0 +1,148 @@
+// Pages of a provider with a SplitPull (Jira): this thread fetches, one decoder thread parses,
+// normalises and packs. Parsing a page costs several times its download, and the page chain
+// needs each page's token (read ahead from the bytes) before the next request, so the requests
+// go out from here, between the SQLite writes (a 1,000-issue group takes tens of milliseconds),
+// while the decoder works through the bodies queued to it. A separate fetch thread would cost
+// another V8 heap (~20 MB of RSS) and two more messages per page.
+
+import { Worker } from "node:worker_threads";
+import { deserializeError, type SerializedError } from "../errors.js";
+import type { Page, Provider, PullRequest, RawPage, SplitPull } from "../providers/provider.js";
+import { decodeAgain, decodeWithRetry } from "../providers/split-pull.js";
+import { PageOrder, WINDOW, YOUNG_GENERATION_MB, type PageSource, type ThreadSpec } from "./page-source.js";
+import { packPage, preparePage, splitPaths, type PackedPage } from "./prepare.js";
+import type { PullWorkerData } from "./pull-worker.js";
+
+/** This thread → decoder: one page body (transferred). */
+export interface DecodeJob {
+  seq: number;
+  body: ArrayBuffer;
+  offset: number;
+  length: number;
+  next: string | null;
+}
+/** Decoder → this thread. */
+export type DecoderMessage =
+  | { type: "ready" }
+  | { type: "page"; seq: number; page: PackedPage }
+  | { type: "failed"; seq: number; error: SerializedError; malformed: boolean };
+
+export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpec): PageSource {
+  return async function* (request) {
+    const order = new PageOrder();
+    const volatile = splitPaths(provider.volatilePaths);
+    const pack = (page: Page) => packPage(preparePage(page, provider, volatile, false));
+    let decoder = null as DecoderThread | null; // set by the fetch loop below
+    let stopped = false;
+    let taken = 0;
+    let wakeFetcher = null as (() => void) | null;
+    const onTake = () => {
+      taken++;
+      const w = wakeFetcher;
+      wakeFetcher = null;
+      w?.();
+    };
+
+    // Runs alongside the consumer below, on this thread's event loop.
+    void (async () => {
+      let seq = 0;
+      try {
+        for await (const raw of split.fetchPages(request)) {
+          while (seq - taken >= WINDOW && !stopped) await new Promise<void>((r) => (wakeFetcher = r));
+          if (stopped) return; // the consumer is gone
+          // A page before this one failed, or the decoder died: nothing from here on is written.
+          if (decoder?.failure !== undefined) throw decoder.failure;
+          // Pages are decoded here until the decoder thread is up (it starts with the second
+          // page, so a one-page sync never starts it; its start-up would delay a ten-page sync).
+          if (seq > 0) decoder ??= new DecoderThread({ ...spec, request, role: "decode" }, split, request, order, pack);
+          if (decoder?.ready) decoder.send(seq, raw);
+          else order.put(seq, { type: "page", page: pack(await decodeWithRetry(split, raw, request)) });
+          seq++; // only now: an error above belongs to this page's place in the order
+        }
+        order.put(seq, { type: "done" });
+      } catch (err) {
+        order.put(seq, { type: "error", error: err });
+      }
+    })();
+
+    try {
+      yield* order.groups(onTake);
+    } finally {
+      stopped = true;
+      wakeFetcher?.();
+      await decoder?.close();
+    }
+  };
+}
+
+/** The decoder thread (core/pull-worker.ts in the "decode" role), seen from this thread. */
+class DecoderThread {
+  private readonly worker: Worker;
+  /** Sent and not yet back: kept to fetch a page again when its body does not parse. */
+  private readonly inFlight = new Map<number, RawPage>();
+  private closing = false;
+  /** The thread has started and takes pages. */
+  ready = false;
+  /** Why a page failed, or the thread died: nothing after it will be written. */
+  failure: unknown = undefined;
+
+  constructor(
+    data: PullWorkerData,
+    private readonly split: SplitPull,
+    private readonly request: PullRequest,
+    private readonly order: PageOrder,
+    private readonly pack: (page: Page) => PackedPage,
+  ) {
+    this.worker = new Worker(new URL("./pull-worker.js", import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
+    this.worker.on("message", (m: DecoderMessage) => this.receive(m));
+    this.worker.on("error", (err) => this.failAll(err));
+    this.worker.on("exit", (code) => this.failAll(new Error(`the decoder thread stopped with exit code ${code}`)));
+  }
+
+  send(seq: number, raw: RawPage): void {
+    this.inFlight.set(seq, raw);
+    // Transferred, not copied; a body that shares its memory with other buffers is copied first.
+    const own = raw.body.byteOffset === 0 && raw.body.byteLength === raw.body.buffer.byteLength ? raw.body : new Uint8Array(raw.body);
+    const job: DecodeJob = { seq, body: own.buffer as ArrayBuffer, offset: own.byteOffset, length: own.byteLength, next: raw.next };
+    this.worker.postMessage(job, [job.body]);
+  }
+
+  private receive(m: DecoderMessage): void {
+    if (m.type === "ready") {
+      this.ready = true;
+      return;
+    }
+    const raw = this.inFlight.get(m.seq);
+    this.inFlight.delete(m.seq);
+    if (m.type === "page") this.order.put(m.seq, { type: "page", page: m.page });
+    else if (m.malformed && raw) {
+      // Fetched once more, here (SPEC §5.3); the page keeps its place in the order.
+      decodeAgain(this.split, raw, this.request).then(
+        (page) => this.order.put(m.seq, { type: "page", page: this.pack(page) }),
+        (err: unknown) => this.fail(m.seq, err),
+      );
+    } else this.fail(m.seq, deserializeError(m.error));
+  }
+
+  private fail(seq: number, err: unknown): void {
+    this.failure ??= err;
+    this.order.put(seq, { type: "error", error: err });
+  }
+
+  /** The thread died: every page it held fails, and so does the next one fetched. */
+  private failAll(err: unknown): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.failure ??= err;
+    for (const seq of this.inFlight.keys()) this.fail(seq, err);
+    this.inFlight.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+}
