@@ -93,11 +93,13 @@ export class PageOrder {
   /**
    * The pages in order. Pages already waiting are merged into one, up to GROUP_RECORDS records,
    * or until the first of them has waited GROUP_WAIT_MS (a slow tracker's pages are then
-   * committed one by one, each at most that late). `onTake` runs as each page is taken.
+   * committed one by one, each at most that late). `onTake` runs as each page is taken, and
+   * `onWritten` with the group's payload buffers once the consumer is done with the group.
    */
-  async *groups(onTake: () => void): AsyncGenerator<PreparedPage> {
+  async *groups(onTake: () => void, onWritten?: (buffers: ArrayBuffer[]) => void): AsyncGenerator<PreparedPage> {
     for (;;) {
       const group: PreparedPage[] = [];
+      const buffers: ArrayBuffer[] = [];
       let records = 0;
       let end: Slot | undefined;
       let deadline = 0;
@@ -109,6 +111,7 @@ export class PageOrder {
           }
           this.early.delete(this.nextSeq++);
           const page = unpackPage(s.page);
+          buffers.push(s.page.raw);
           if (!group.length) deadline = performance.now() + GROUP_WAIT_MS;
           group.push(page);
           records += page.records.length;
@@ -119,7 +122,11 @@ export class PageOrder {
         if (left !== null && left <= 0) break;
         await this.wait(left);
       }
-      if (group.length) yield mergePages(group);
+      if (group.length) {
+        yield mergePages(group);
+        // The records' payloads are views of these buffers: nothing reads them after the write.
+        onWritten?.(buffers);
+      }
       if (end?.type === "done") return;
       if (end?.type === "error") throw end.error;
       if (!group.length && this.crashed !== null) throw this.crashed;

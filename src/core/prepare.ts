@@ -54,8 +54,31 @@ export interface PackedPage {
   maxUpdatedMs: number;
 }
 
-/** The hash is left to the receiving (main) thread. Post with `[packed.raw]` as the transfer list. */
-export function packPage(page: PreparedPage): PackedPage {
+/**
+ * Spare buffers for packed payloads, given back by the main thread once their page is written:
+ * the same few buffers go round instead of a fresh ~350 KB allocation per page, which glibc would
+ * keep in per-thread arenas after use (measured: 20–30 MB of RSS at 100,000 issues).
+ */
+export class BufferPool {
+  private readonly spare: ArrayBuffer[] = [];
+  constructor(private readonly max: number) {}
+
+  give(buffers: ArrayBuffer[]): void {
+    for (const b of buffers) if (this.spare.length < this.max) this.spare.push(b);
+  }
+
+  take(size: number): ArrayBuffer {
+    // One too small is dropped: the buffers going round grow to the largest page seen.
+    for (let b = this.spare.pop(); b; b = this.spare.pop()) if (b.byteLength >= size) return b;
+    return new ArrayBuffer(Math.ceil((size * 1.25) / 65536) * 65536);
+  }
+}
+
+/**
+ * The hash is left to the receiving (main) thread. Post with `[packed.raw]` as the transfer
+ * list; `raw` may be longer than the payloads (a pooled buffer).
+ */
+export function packPage(page: PreparedPage, pool?: BufferPool): PackedPage {
   const cells: unknown[] = new Array(page.records.length * STRIDE);
   const ends: number[] = new Array(page.records.length);
   let o = 0;
@@ -71,7 +94,7 @@ export function packPage(page: PreparedPage): PackedPage {
     ends[i] = end += r.raw.byteLength;
   }
   // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
-  const raw = new Uint8Array(end);
+  const raw = new Uint8Array(pool ? pool.take(end) : new ArrayBuffer(end));
   let at = 0;
   for (const r of page.records) {
     raw.set(r.raw, at);

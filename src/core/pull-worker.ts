@@ -15,8 +15,8 @@ import type { Page, Provider, PullRequest } from "../providers/provider.js";
 import { providerModule } from "../providers/registry.js";
 import { creditGate } from "./credit.js";
 import { WINDOW, type WorkerMessage } from "./page-source.js";
-import { packPage, preparePage, splitPaths } from "./prepare.js";
-import type { DecodeJob, DecoderMessage } from "./split-source.js";
+import { BufferPool, packPage, preparePage, splitPaths } from "./prepare.js";
+import type { DecoderInput, DecoderMessage } from "./split-source.js";
 
 export interface PullWorkerData {
   role: "pull" | "decode";
@@ -70,11 +70,13 @@ function decodeRole(): void {
   const provider = makeProvider(new UsageRecorder()); // its HTTP client is never used here
   const split = provider.split!;
   const volatile = splitPaths(provider.volatilePaths);
-  port.on("message", (job: DecodeJob) => {
+  const pool = new BufferPool(WINDOW + 4);
+  port.on("message", (job: DecoderInput) => {
+    if (job.type === "spare") return pool.give(job.buffers);
     let m: DecoderMessage;
     try {
       const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, data.request);
-      m = { type: "page", seq: job.seq, page: packed(page, provider, volatile) };
+      m = { type: "page", seq: job.seq, page: packPage(preparePage(page, provider, volatile, false), pool) };
     } catch (err) {
       m = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError };
     }

@@ -13,8 +13,10 @@ import { PageOrder, WINDOW, YOUNG_GENERATION_MB, type PageSource, type ThreadSpe
 import { packPage, preparePage, splitPaths, type PackedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
-/** This thread → decoder: one page body (transferred). */
+/** This thread → decoder: one page body, or payload buffers to reuse (both transferred). */
+export type DecoderInput = DecodeJob | { type: "spare"; buffers: ArrayBuffer[] };
 export interface DecodeJob {
+  type: "decode";
   seq: number;
   body: ArrayBuffer;
   offset: number;
@@ -66,7 +68,7 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
     })();
 
     try {
-      yield* order.groups(onTake);
+      yield* order.groups(onTake, (buffers) => decoder?.giveBack(buffers));
     } finally {
       stopped = true;
       wakeFetcher?.();
@@ -106,8 +108,15 @@ class DecoderThread {
     this.inFlight.set(seq, raw);
     // Transferred, not copied; a body that shares its memory with other buffers is copied first.
     const own = raw.body.byteOffset === 0 && raw.body.byteLength === raw.body.buffer.byteLength ? raw.body : new Uint8Array(raw.body);
-    const job: DecodeJob = { seq, body: own.buffer as ArrayBuffer, offset: own.byteOffset, length: own.byteLength, next: raw.next };
+    const job: DecodeJob = { type: "decode", seq, body: own.buffer as ArrayBuffer, offset: own.byteOffset, length: own.byteLength, next: raw.next };
     this.worker.postMessage(job, [job.body]);
+  }
+
+  /** Payload buffers of written pages, for the decoder to pack later pages into. */
+  giveBack(buffers: ArrayBuffer[]): void {
+    if (this.closing) return;
+    const m: DecoderInput = { type: "spare", buffers };
+    this.worker.postMessage(m, buffers);
   }
 
   private receive(m: DecoderMessage): void {
