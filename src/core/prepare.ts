@@ -103,6 +103,11 @@ export function packPage(page: PreparedPage, pool?: BufferPool): PackedPage {
   return { cells, raw: raw.buffer, ends, maxUpdatedMs: page.maxUpdatedMs };
 }
 
+/** A provider page prepared (without hashes) and packed for the main thread. */
+export function packedPage(page: Page, provider: Pick<Provider, "volatilePaths" | "ignoredKeys">, volatile: string[][], pool?: BufferPool): PackedPage {
+  return packPage(preparePage(page, provider, volatile, false), pool);
+}
+
 export function unpackPage(packed: PackedPage): PreparedPage {
   const { cells, ends } = packed;
   const records: PreparedRecord[] = new Array(ends.length);

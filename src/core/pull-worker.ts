@@ -11,11 +11,11 @@ import type { ConnectionConfig } from "../config.js";
 import { MalformedBodyError, serializeError } from "../errors.js";
 import { UsageRecorder } from "../http/usage.js";
 import { connectionHttp, type HttpSettings } from "../providers/http.js";
-import type { Page, Provider, PullRequest } from "../providers/provider.js";
+import type { Provider, PullRequest } from "../providers/provider.js";
 import { providerModule } from "../providers/registry.js";
 import { creditGate } from "./credit.js";
 import { WINDOW, type WorkerMessage } from "./page-source.js";
-import { BufferPool, packPage, preparePage, splitPaths } from "./prepare.js";
+import { BufferPool, packedPage, splitPaths } from "./prepare.js";
 import type { DecoderInput, DecoderMessage } from "./split-source.js";
 
 export interface PullWorkerData {
@@ -43,10 +43,6 @@ function makeProvider(usage: UsageRecorder, log?: (line: string) => void): Provi
   return providerModule(data.conn.provider).create({ connectionName: data.name, config: data.conn, secret: data.secret, http });
 }
 
-function packed(page: Page, provider: Provider, volatile: string[][]) {
-  return packPage(preparePage(page, provider, volatile, false));
-}
-
 async function pullRole(): Promise<void> {
   const credit = creditGate(port, WINDOW);
   const post = (m: WorkerMessage) => port.postMessage(m, m.type === "page" ? [m.page.raw] : []);
@@ -57,7 +53,7 @@ async function pullRole(): Promise<void> {
     const volatile = splitPaths(provider.volatilePaths);
     for await (const page of provider.pull(data.request)) {
       await credit.take();
-      post({ type: "page", seq, page: packed(page, provider, volatile), usage: usage.drain() });
+      post({ type: "page", seq, page: packedPage(page, provider, volatile), usage: usage.drain() });
       seq++;
     }
     post({ type: "done", seq, usage: usage.drain() });
@@ -76,7 +72,7 @@ function decodeRole(): void {
     let m: DecoderMessage;
     try {
       const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, data.request);
-      m = { type: "page", seq: job.seq, page: packPage(preparePage(page, provider, volatile, false), pool) };
+      m = { type: "page", seq: job.seq, page: packedPage(page, provider, volatile, pool) };
     } catch (err) {
       m = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError };
     }

@@ -10,7 +10,8 @@ import { deserializeError, type SerializedError } from "../errors.js";
 import type { Page, Provider, PullRequest, RawPage, SplitPull } from "../providers/provider.js";
 import { decodeAgain, decodeWithRetry } from "../providers/split-pull.js";
 import { PageOrder, WINDOW, YOUNG_GENERATION_MB, type PageSource, type ThreadSpec } from "./page-source.js";
-import { packPage, preparePage, splitPaths, type PackedPage } from "./prepare.js";
+import { credits } from "./credit.js";
+import { packedPage, splitPaths, type PackedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
 /** This thread → decoder: one page body, or payload buffers to reuse (both transferred). */
@@ -33,24 +34,18 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
   return async function* (request) {
     const order = new PageOrder();
     const volatile = splitPaths(provider.volatilePaths);
-    const pack = (page: Page) => packPage(preparePage(page, provider, volatile, false));
+    const pack = (page: Page) => packedPage(page, provider, volatile);
     let decoder = null as DecoderThread | null; // set by the fetch loop below
     let stopped = false;
-    let taken = 0;
-    let wakeFetcher = null as (() => void) | null;
-    const onTake = () => {
-      taken++;
-      const w = wakeFetcher;
-      wakeFetcher = null;
-      w?.();
-    };
+    // A page's credit comes back when it is taken into a group.
+    const credit = credits(WINDOW);
 
     // Runs alongside the consumer below, on this thread's event loop.
     void (async () => {
       let seq = 0;
       try {
         for await (const raw of split.fetchPages(request)) {
-          while (seq - taken >= WINDOW && !stopped) await new Promise<void>((r) => (wakeFetcher = r));
+          await credit.take();
           if (stopped) return; // the consumer is gone
           // A page before this one failed, or the decoder died: nothing from here on is written.
           if (decoder?.failure !== undefined) throw decoder.failure;
@@ -68,10 +63,13 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
     })();
 
     try {
-      yield* order.groups(onTake, (buffers) => decoder?.giveBack(buffers));
+      yield* order.groups(
+        () => credit.give(1),
+        (buffers) => decoder?.giveBack(buffers),
+      );
     } finally {
       stopped = true;
-      wakeFetcher?.();
+      credit.give(WINDOW); // a fetch loop waiting for a credit wakes, sees `stopped` and ends
       await decoder?.close();
     }
   };
