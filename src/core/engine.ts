@@ -116,7 +116,12 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
 
     const sinceMs = mode === "incremental" && cursorMs !== null ? cursorMs - opts.overlapMs : null;
     const knownProjects = store.knownProjects(name);
-    if (mode === "full") store.beginSeenTracking();
+    // A full run over the whole scope marks every unseen issue of the connection (deleted, or moved
+    // out of scope); a narrowed run only those of the projects it listed. With no live issue there
+    // at the start (a first sync), nothing can go unseen: no ids are tracked.
+    const goneScope = narrowed ? projects : [];
+    const sweep = mode === "full" && !opts.dryRun && store.hasLiveIssues(name, goneScope);
+    if (sweep) store.beginSeenTracking();
     let maxUpdated = cursorMs ?? Number.NEGATIVE_INFINITY;
     let pages = 0;
 
@@ -130,7 +135,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
         records: page.records,
         usage: usage.drain(),
         cursor,
-        trackSeen: mode === "full",
+        trackSeen: sweep,
         knownProjects,
         rawChanges: (a, b) => provider.rawChanges(a, b),
         dryRun: opts.dryRun,
@@ -146,9 +151,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
       opts.onProgress?.({ connection: name, pages, issues: summary.pulled, retries: usage.retries });
     }
 
-    // A full run over the whole scope marks every unseen issue of the connection (deleted, or moved
-    // out of scope); a narrowed run only those of the projects it listed.
-    if (mode === "full" && !opts.dryRun) summary.deleted = store.markUnseenDeleted(name, runId, narrowed ? projects : []);
+    if (sweep) summary.deleted = store.markUnseenDeleted(name, runId, goneScope);
     store.flushUsage(name, usage.drain());
     if (!opts.dryRun) {
       store.recordOutcome(name, true, mode === "full" ? new Date().toISOString() : null);

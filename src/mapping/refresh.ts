@@ -177,24 +177,35 @@ function keepAsking(prev: MappingRow, s: Scored): Partial<MappingRow> {
 
 /**
  * Status names with the categories the provider gave their issues, from issues written after
- * `since` (all when null). Where a mapping overrode an issue's category, the provider's own
- * value comes from `provider_values`.
+ * `since` (all when null). Counted by the columns (from the issues_status index alone when every
+ * issue counts: no payload is read); then the rows where a mapping overrode the category, found
+ * through issues_overridden, count under the provider's own value from `provider_values`.
  */
 function statusEvidence(db: DB, connection: string, since: string | null): StatusEvidence[] {
-  const own = `CASE WHEN provider_values IS NOT NULL AND json_extract(provider_values, '$.hash') = content_hash
-                 THEN json_extract(provider_values, '$.values.status_category') ELSE status_category END`;
-  const rows = db
-    .prepare(
-      `SELECT status, ${own} AS category, count(*) AS n FROM issues
-       WHERE connection = ? AND status IS NOT NULL AND deleted_at IS NULL${since === null ? "" : " AND synced_at > ?"}
-       GROUP BY 1, 2 ORDER BY 1`,
-    )
-    .all(...(since === null ? [connection] : [connection, since])) as { status: string; category: StatusCategory | null; n: number }[];
+  const filter = `connection = ? AND deleted_at IS NULL AND status IS NOT NULL${since === null ? "" : " AND synced_at > ?"}`;
+  const args = since === null ? [connection] : [connection, since];
   const by = new Map<string, Map<StatusCategory, number>>();
-  for (const r of rows) {
-    const m = by.get(r.status) ?? new Map<StatusCategory, number>();
-    if (r.category) m.set(r.category, (m.get(r.category) ?? 0) + r.n);
-    by.set(r.status, m);
+  const count = (status: string, category: StatusCategory | null, n: number) => {
+    let m = by.get(status);
+    if (!m) by.set(status, (m = new Map()));
+    if (!category) return;
+    const total = (m.get(category) ?? 0) + n;
+    if (total) m.set(category, total);
+    else m.delete(category);
+  };
+  const columns = db.prepare(`SELECT status, status_category AS category, count(*) AS n FROM issues WHERE ${filter} GROUP BY 1, 2`).all(...args);
+  for (const r of columns as { status: string; category: StatusCategory | null; n: number }[]) count(r.status, r.category, r.n);
+  const overridden = db
+    .prepare(
+      `SELECT status, status_category AS mapped, json_extract(provider_values, '$.values.status_category') AS own
+       FROM issues INDEXED BY issues_overridden
+       WHERE ${filter} AND provider_values IS NOT NULL AND json_extract(provider_values, '$.hash') = content_hash`,
+    )
+    .all(...args) as { status: string; mapped: StatusCategory | null; own: StatusCategory | null }[];
+  for (const r of overridden) {
+    if (r.mapped === r.own) continue;
+    count(r.status, r.mapped, -1);
+    count(r.status, r.own, 1);
   }
-  return [...by].map(([name, categories]) => ({ name, categories }));
+  return [...by].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, categories]) => ({ name, categories }));
 }

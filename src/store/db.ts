@@ -9,6 +9,7 @@ import { StoreError, UsageError } from "../errors.js";
 import type { Database } from "./schema.js";
 import { m0001_init } from "./migrations/0001_init.js";
 import { m0002_mappings } from "./migrations/0002_mappings.js";
+import { m0003_status_counts } from "./migrations/0003_status_counts.js";
 
 /** `PRAGMA application_id` of a pmsync cache: "PMSY". */
 export const APPLICATION_ID = 0x504d5359;
@@ -18,6 +19,7 @@ const SQLITE_HEADER = "SQLite format 3\u0000";
 const MIGRATIONS: Record<string, Migration> = {
   "0001_init": m0001_init,
   "0002_mappings": m0002_mappings,
+  "0003_status_counts": m0003_status_counts,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -241,6 +241,12 @@ export class SyncStore {
     return out;
   }
 
+  /** Whether the connection has issues not marked deleted (in these projects, when any are given). */
+  hasLiveIssues(connection: string, projects: string[]): boolean {
+    const scope = projects.length ? ` AND project IN (${projects.map(() => "?").join(", ")})` : "";
+    return this.sqlite.prepare(`SELECT 1 FROM issues WHERE connection = ? AND deleted_at IS NULL${scope} LIMIT 1`).get(connection, ...projects) !== undefined;
+  }
+
   beginSeenTracking(): void {
     // In memory: a 100,000-issue sweep would otherwise write a temp file as it goes.
     if (this.sqlite.pragma("temp_store", { simple: true }) !== 2) this.sqlite.pragma("temp_store = MEMORY");

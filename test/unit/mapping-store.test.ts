@@ -194,6 +194,34 @@ describe("refreshMappings after a sync", () => {
     expect(readRows(store.sqlite, "jira").some((r) => r.decided_at !== null)).toBe(false);
   });
 
+  it("counts a status under the provider's own category where a mapping overrode it, from the index alone or the rows written since", async () => {
+    const { store, sync } = await cache();
+    write(sync, [...baseIssues(), issue(9, { status: STATUS.review })]);
+    refreshMappings(store, "jira", "jira");
+    decideBy(store, "In Review", "done");
+    expect(columns(store, "ENG-4").status_category).toBe("done");
+    const inReview = () => readRows(store.sqlite, "jira").find((r) => r.source_id === "status:In Review")!;
+    const decided = inReview();
+    expect(decided.state).toBe("manual");
+
+    // Every issue counts (as on the first refresh of a connection): the two overridden issues
+    // still count as Jira's in_progress, so the decision is not asked again.
+    store.sqlite.prepare("UPDATE mapping_state SET derived_through = NULL WHERE connection = 'jira'").run();
+    expect(refreshMappings(store, "jira", "jira").rescored).toBe(0);
+    expect(inReview()).toEqual(decided);
+
+    // Only the issues written since: a new one in review, and an overridden one rewritten by a sync.
+    write(sync, [issue(10, { status: STATUS.review }), issue(9, { status: STATUS.review, summary: "Edited" }, 40)]);
+    expect(refreshMappings(store, "jira", "jira").rescored).toBe(0);
+    expect(inReview()).toEqual(decided);
+
+    // Jira moving the status to another category is a real change: asked again.
+    const moved = { name: "In Review", statusCategory: { key: "done" } };
+    write(sync, [issue(4, { status: moved }, 41), issue(9, { status: moved }, 42), issue(10, { status: moved }, 43)]);
+    expect(refreshMappings(store, "jira", "jira").rescored).toBe(1);
+    expect(inReview().reasons[0]).toMatch(/^asked again: Jira changed the category of "In Review"/);
+  });
+
   it("after a sync rewrites an issue, only that issue is re-derived and its change log shows mapped values", async () => {
     const { store, sync } = await cache();
     write(sync, baseIssues());
