@@ -31,7 +31,7 @@ export async function sync(ctx: AppContext, opts: SyncCommandOptions): Promise<S
   if (!names.length) throw new UsageError("no connections yet", { hint: "create one with `pmsync login jira --site … --email … --token-stdin`" });
   for (const n of names) ctx.connection(n); // unknown names are a usage error before anything runs
 
-  const store = new SyncStore(await ctx.store());
+  const store = new SyncStore(await ctx.store(), (line) => ctx.io.debug(line));
   const runs: RunSummary[] = [];
   const codes: ExitCodeValue[] = [];
   for (const name of names) {

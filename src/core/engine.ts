@@ -175,6 +175,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
     return { summary: finish(), error: err };
   } finally {
     store.releaseLock(name);
+    await store.endWrites();
   }
 }
 

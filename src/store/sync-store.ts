@@ -9,6 +9,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { LockedError } from "../errors.js";
 import type { UsageDelta } from "../http/usage.js";
 import type { FieldChange, FieldDef, NormalisedIssue } from "../providers/provider.js";
+import { Checkpointer } from "./checkpointer.js";
 import type { Store } from "./db.js";
 import type { SyncRunRow, SyncStateRow } from "./schema.js";
 
@@ -40,6 +41,8 @@ const ISSUE_COLUMNS = [
 ] as const;
 
 const STALE_FOREIGN_LOCK_MS = 15 * 60_000;
+/** Issues written between background checkpoints (~8 MB of WAL); a smaller run never starts one. */
+const CHECKPOINT_EVERY = 2000;
 
 function columnValue(issue: NormalisedIssue, col: (typeof DIFF_COLUMNS)[number]): string | null {
   const v = issue[col];
@@ -53,8 +56,14 @@ export class SyncStore {
   private readonly s: Record<string, BetterSqlite3.Statement>;
   private lockOwner: string | null = null;
   private seen: BetterSqlite3.Statement | null = null;
+  /** Started once a run has written CHECKPOINT_EVERY issues; see store/checkpointer.ts. */
+  private checkpointer: Checkpointer | null = null;
+  private writtenSinceCheckpoint = 0;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    private readonly log: (line: string) => void = () => {},
+  ) {
     this.sqlite = store.sqlite;
     const db = this.sqlite;
     const cols = ISSUE_COLUMNS.join(", ");
@@ -238,7 +247,24 @@ export class SyncStore {
     // IMMEDIATE: take the write lock first (waiting up to busy_timeout). A deferred transaction
     // that reads and then writes fails at once if another process committed in between.
     this.sqlite.transaction(run).immediate();
+    if (!args.dryRun) this.wrote(out.created + out.updated);
     return out;
+  }
+
+  private wrote(issues: number): void {
+    this.writtenSinceCheckpoint += issues;
+    if (this.writtenSinceCheckpoint < CHECKPOINT_EVERY) return;
+    this.writtenSinceCheckpoint = 0;
+    this.checkpointer ??= new Checkpointer(this.store.path, this.log);
+    this.checkpointer.nudge();
+  }
+
+  /** After a run's writes: stops the background checkpoints (the rest of the WAL is left to SQLite). */
+  async endWrites(): Promise<void> {
+    const c = this.checkpointer;
+    this.checkpointer = null;
+    this.writtenSinceCheckpoint = 0;
+    await c?.close();
   }
 
   /** Whether the connection has issues not marked deleted (in these projects, when any are given). */

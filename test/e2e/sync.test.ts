@@ -185,11 +185,13 @@ describe("sync", () => {
     const home = tempHome();
     await loginSandbox(home, sb);
     sb.control.fault({ kind: "garbled", skip: 20 });
-    const { result, report } = await syncJson(home);
+    const { result, report } = await syncJson(home, ["--verbose"]);
     expect(result.code).toBe(0);
     expect(report.runs[0]).toMatchObject({ status: "ok", pulled: 3000, created: 3000 });
     expect(scalar(home, "SELECT count(DISTINCT id) FROM issues")).toBe(3000);
     expect(scalar(home, "SELECT sum(requests) FROM api_usage WHERE endpoint = 'search'")).toBe(30 + 1);
+    // Past 2,000 written issues, WAL checkpoints run on their own thread (store/checkpointer.ts).
+    expect(result.stderr).toMatch(/background checkpoints: [1-9]\d*, the WAL at most [1-9]\d* pages/);
   });
 
   it("a garbled page (twice) fails the run at that page: earlier pages kept, a re-run completes without duplicates", async () => {
