@@ -17,7 +17,6 @@ export function preparePage(
   page: Page,
   provider: Pick<Provider, "volatilePaths" | "ignoredKeys">,
   volatile = splitPaths(provider.volatilePaths),
-  withHash = true,
 ): PreparedPage {
   const records: PreparedRecord[] = new Array(page.records.length);
   let maxUpdatedMs = Number.NEGATIVE_INFINITY;
@@ -25,7 +24,7 @@ export function preparePage(
     const rec = page.records[i]!;
     stripPaths(rec.raw, volatile);
     const raw = Buffer.from(canonicalJson(rec.raw, provider.ignoredKeys));
-    const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, raw, hash: withHash ? sha256Hex(raw) : "" };
+    const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, raw, hash: sha256Hex(raw) };
     if (rec.projectInfo) prepared.project = rec.projectInfo;
     records[i] = prepared;
     if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
@@ -75,37 +74,39 @@ export class BufferPool {
 }
 
 /**
- * The hash is left to the receiving (main) thread. Post with `[packed.raw]` as the transfer
- * list; `raw` may be longer than the payloads (a pooled buffer).
+ * A provider page prepared and packed for the main thread, which hashes. Each payload's
+ * canonical text is written straight into the page's buffer (no Buffer per issue), and the parsed
+ * payload is let go as soon as it is serialised: it is most of what a young-generation GC would
+ * otherwise copy while the rest of the page is worked through. Post with `[packed.raw]` as the
+ * transfer list; `raw` may be longer than the payloads (a pooled buffer).
  */
-export function packPage(page: PreparedPage, pool?: BufferPool): PackedPage {
-  const cells: unknown[] = new Array(page.records.length * STRIDE);
-  const ends: number[] = new Array(page.records.length);
+export function packedPage(page: Page, provider: Pick<Provider, "volatilePaths" | "ignoredKeys">, volatile: string[][], pool?: BufferPool): PackedPage {
+  const n = page.records.length;
+  const cells: unknown[] = new Array(n * STRIDE);
+  const texts: string[] = new Array(n);
+  const ends: number[] = new Array(n);
+  let maxUpdatedMs = Number.NEGATIVE_INFINITY;
   let o = 0;
   let end = 0;
-  for (let i = 0; i < page.records.length; i++) {
-    const r = page.records[i]!;
-    const issue = r.issue as unknown as Record<string, unknown>;
+  for (let i = 0; i < n; i++) {
+    const rec = page.records[i]!;
+    stripPaths(rec.raw, volatile);
+    const text = canonicalJson(rec.raw, provider.ignoredKeys);
+    rec.raw = null;
+    texts[i] = text;
+    ends[i] = end += Buffer.byteLength(text);
+    const issue = rec.issue as unknown as Record<string, unknown>;
     for (const f of ISSUE_FIELDS) cells[o++] = issue[f];
-    cells[o++] = r.updatedMs;
-    cells[o++] = r.project?.key;
-    cells[o++] = r.project?.id;
-    cells[o++] = r.project?.name;
-    ends[i] = end += r.raw.byteLength;
+    cells[o++] = rec.updatedMs;
+    cells[o++] = rec.projectInfo?.key;
+    cells[o++] = rec.projectInfo?.id;
+    cells[o++] = rec.projectInfo?.name;
+    if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
   }
   // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
-  const raw = new Uint8Array(pool ? pool.take(end) : new ArrayBuffer(end));
-  let at = 0;
-  for (const r of page.records) {
-    raw.set(r.raw, at);
-    at += r.raw.byteLength;
-  }
-  return { cells, raw: raw.buffer, ends, maxUpdatedMs: page.maxUpdatedMs };
-}
-
-/** A provider page prepared (without hashes) and packed for the main thread. */
-export function packedPage(page: Page, provider: Pick<Provider, "volatilePaths" | "ignoredKeys">, volatile: string[][], pool?: BufferPool): PackedPage {
-  return packPage(preparePage(page, provider, volatile, false), pool);
+  const raw = Buffer.from(pool ? pool.take(end) : new ArrayBuffer(end));
+  for (let i = 0, at = 0; i < n; i++) at += raw.write(texts[i]!, at);
+  return { cells, raw: raw.buffer as ArrayBuffer, ends, maxUpdatedMs };
 }
 
 export function unpackPage(packed: PackedPage): PreparedPage {

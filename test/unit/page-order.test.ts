@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PageOrder, GROUP_RECORDS } from "../../src/core/page-source.js";
-import { BufferPool, packPage, preparePage, type PackedPage } from "../../src/core/prepare.js";
+import { BufferPool, packedPage, type PackedPage } from "../../src/core/prepare.js";
 import type { NormalisedIssue } from "../../src/providers/provider.js";
 
 const provider = { volatilePaths: [], ignoredKeys: new Set<string>() };
@@ -12,7 +12,7 @@ function page(first: number, n: number, pool?: BufferPool, textBytes = 50): Pack
     updatedMs: first + i,
     raw: { id: String(first + i), text: "x".repeat(textBytes) },
   }));
-  return packPage(preparePage({ records }, provider, [], false), pool);
+  return packedPage({ records }, provider, [], pool);
 }
 
 async function collect(order: PageOrder, onWritten?: (b: ArrayBuffer[]) => void) {
