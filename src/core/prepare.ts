@@ -60,16 +60,28 @@ export interface PackedPage {
  */
 export class BufferPool {
   private readonly spare: ArrayBuffer[] = [];
+  /** Buffers this pool handed out or was given: nothing else holds a view of them. */
+  private readonly mine = new WeakSet<ArrayBuffer>();
   constructor(private readonly max: number) {}
 
+  /** Buffers no longer used (transferred back, or done with on this thread). */
   give(buffers: ArrayBuffer[]): void {
-    for (const b of buffers) if (this.spare.length < this.max) this.spare.push(b);
+    for (const b of buffers) {
+      this.mine.add(b);
+      if (this.spare.length < this.max) this.spare.push(b);
+    }
   }
 
   take(size: number): ArrayBuffer {
     // One too small is dropped: the buffers going round grow to the largest page seen.
     for (let b = this.spare.pop(); b; b = this.spare.pop()) if (b.byteLength >= size) return b;
-    return new ArrayBuffer(Math.ceil((size * 1.25) / 65536) * 65536);
+    const b = new ArrayBuffer(Math.ceil((size * 1.25) / 65536) * 65536);
+    this.mine.add(b);
+    return b;
+  }
+
+  owns(buffer: ArrayBufferLike): boolean {
+    return this.mine.has(buffer as ArrayBuffer);
   }
 }
 

@@ -72,11 +72,12 @@ function decodeRole(): void {
     let m: DecoderMessage;
     try {
       const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, data.request);
-      m = { type: "page", seq: job.seq, page: packedPage(page, provider, volatile, pool) };
+      m = { type: "page", seq: job.seq, page: packedPage(page, provider, volatile, pool), body: job.body };
     } catch (err) {
-      m = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError };
+      m = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError, body: job.body };
     }
-    port.postMessage(m, m.type === "page" ? [m.page.raw] : []);
+    // The body was parsed into strings of its own: its buffer goes back to be fetched into again.
+    port.postMessage(m, m.type === "page" ? [m.page.raw, m.body] : [m.body]);
   });
   const ready: DecoderMessage = { type: "ready" };
   port.postMessage(ready);

@@ -11,7 +11,7 @@ import type { Page, Provider, PullRequest, RawPage, SplitPull } from "../provide
 import { decodeAgain, decodeWithRetry } from "../providers/split-pull.js";
 import { PageOrder, WINDOW, YOUNG_GENERATION_MB, type PageSource, type ThreadSpec } from "./page-source.js";
 import { credits } from "./credit.js";
-import { packedPage, splitPaths, type PackedPage } from "./prepare.js";
+import { BufferPool, packedPage, splitPaths, type PackedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
 /** This thread → decoder: one page body, or payload buffers to reuse (both transferred). */
@@ -24,17 +24,19 @@ export interface DecodeJob {
   length: number;
   next: string | null;
 }
-/** Decoder → this thread. */
+/** Decoder → this thread; `body` is the job's body buffer, transferred back for the next fetch. */
 export type DecoderMessage =
   | { type: "ready" }
-  | { type: "page"; seq: number; page: PackedPage }
-  | { type: "failed"; seq: number; error: SerializedError; malformed: boolean };
+  | { type: "page"; seq: number; page: PackedPage; body: ArrayBuffer }
+  | { type: "failed"; seq: number; error: SerializedError; malformed: boolean; body: ArrayBuffer };
 
 export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpec): PageSource {
   return async function* (request) {
     const order = new PageOrder();
     const volatile = splitPaths(provider.volatilePaths);
     const pack = (page: Page) => packedPage(page, provider, volatile);
+    // Page bodies are read into these and come back from the decoder (see RequestSpec.bodyBuffer).
+    const bodies = new BufferPool(WINDOW + 4);
     let decoder = null as DecoderThread | null; // set by the fetch loop below
     let stopped = false;
     // A page's credit comes back when it is taken into a group.
@@ -44,16 +46,19 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
     void (async () => {
       let seq = 0;
       try {
-        for await (const raw of split.fetchPages(request)) {
+        for await (const raw of split.fetchPages(request, (size) => bodies.take(size))) {
           await credit.take();
           if (stopped) return; // the consumer is gone
           // A page before this one failed, or the decoder died: nothing from here on is written.
           if (decoder?.failure !== undefined) throw decoder.failure;
           // Pages are decoded here until the decoder thread is up (it starts with the second
           // page, so a one-page sync never starts it; its start-up would delay a ten-page sync).
-          if (seq > 0) decoder ??= new DecoderThread({ ...spec, request, role: "decode" }, split, request, order, pack);
+          if (seq > 0) decoder ??= new DecoderThread({ ...spec, request, role: "decode" }, split, request, order, pack, bodies);
           if (decoder?.ready) decoder.send(seq, raw);
-          else order.put(seq, { type: "page", page: pack(await decodeWithRetry(split, raw, request)) });
+          else {
+            order.put(seq, { type: "page", page: pack(await decodeWithRetry(split, raw, request)) });
+            if (bodies.owns(raw.body.buffer)) bodies.give([raw.body.buffer as ArrayBuffer]);
+          }
           seq++; // only now: an error above belongs to this page's place in the order
         }
         order.put(seq, { type: "done" });
@@ -92,6 +97,7 @@ class DecoderThread {
     private readonly request: PullRequest,
     private readonly order: PageOrder,
     private readonly pack: (page: Page) => PackedPage,
+    private readonly bodies: BufferPool,
   ) {
     this.worker = new Worker(new URL("./pull-worker.js", import.meta.url), {
       workerData: data,
@@ -105,7 +111,8 @@ class DecoderThread {
   send(seq: number, raw: RawPage): void {
     this.inFlight.set(seq, raw);
     // Transferred, not copied; a body that shares its memory with other buffers is copied first.
-    const own = raw.body.byteOffset === 0 && raw.body.byteLength === raw.body.buffer.byteLength ? raw.body : new Uint8Array(raw.body);
+    const whole = raw.body.byteOffset === 0 && raw.body.byteLength === raw.body.buffer.byteLength;
+    const own = whole || this.bodies.owns(raw.body.buffer) ? raw.body : new Uint8Array(raw.body);
     const job: DecodeJob = { type: "decode", seq, body: own.buffer as ArrayBuffer, offset: own.byteOffset, length: own.byteLength, next: raw.next };
     this.worker.postMessage(job, [job.body]);
   }
@@ -122,6 +129,7 @@ class DecoderThread {
       this.ready = true;
       return;
     }
+    this.bodies.give([m.body]);
     const raw = this.inFlight.get(m.seq);
     this.inFlight.delete(m.seq);
     if (m.type === "page") this.order.put(m.seq, { type: "page", page: m.page });

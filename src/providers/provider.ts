@@ -65,7 +65,8 @@ export interface RawPage {
  * `decodePage` is pure and throws MalformedBodyError for a body that does not parse.
  */
 export interface SplitPull {
-  fetchPages(request: PullRequest): AsyncIterable<RawPage>;
+  /** Bodies are read into buffers from `bodyBuffer` when given (see RequestSpec.bodyBuffer). */
+  fetchPages(request: PullRequest, bodyBuffer?: (size: number) => ArrayBuffer): AsyncIterable<RawPage>;
   /**
    * `next` is what the fetcher read ahead, checked against the parsed page; absent for a page
    * fetched again (its token may differ: the listing already went on with the first one).

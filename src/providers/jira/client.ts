@@ -156,8 +156,8 @@ export class JiraClient {
    * One search page as bytes (parsed by `parseSearchPage`, possibly on another thread). POST keeps
    * a long explicit field list out of the URL.
    */
-  async searchBytes(body: JiraSearchRequest): Promise<Buffer> {
-    return (await this.http.jsonBytes({ method: "POST", path: SEARCH_PATH, body, endpoint: "search" })).data;
+  async searchBytes(body: JiraSearchRequest, bodyBuffer?: (size: number) => ArrayBuffer): Promise<Buffer> {
+    return (await this.http.jsonBytes({ method: "POST", path: SEARCH_PATH, body, endpoint: "search", ...(bodyBuffer ? { bodyBuffer } : {}) })).data;
   }
 }
 

@@ -63,7 +63,7 @@ class JiraProvider implements Provider {
   }
 
   readonly split: SplitPull = {
-    fetchPages: (req) => this.fetchPages(req),
+    fetchPages: (req, bodyBuffer) => this.fetchPages(req, bodyBuffer),
     decodePage: (raw, req) => {
       const page = parseSearchPage(raw.body);
       if (raw.next !== undefined && continuationOf(page) !== raw.next) {
@@ -74,13 +74,13 @@ class JiraProvider implements Provider {
     },
   };
 
-  private async *fetchPages(req: PullRequest): AsyncIterable<RawPage> {
+  private async *fetchPages(req: PullRequest, bodyBuffer?: (size: number) => ArrayBuffer): AsyncIterable<RawPage> {
     this.covered = coveredRawFields(knownFields(req.catalog));
     const base: JiraSearchRequest = { jql: buildJql(req), fields: requestedFields(req.catalog), maxResults: SEARCH_PAGE_SIZE };
     const fetchPage = (nextPageToken: string | null) => {
       const body = nextPageToken ? { ...base, nextPageToken } : base;
       const refetch = () => this.client.searchBytes(body);
-      const p = refetch().then((bytes) => ({ bytes, refetch }));
+      const p = this.client.searchBytes(body, bodyBuffer).then((bytes) => ({ bytes, refetch }));
       p.catch(() => undefined); // awaited below; this only stops an unhandled-rejection warning
       return p;
     };
