@@ -48,6 +48,30 @@ describe("HttpClient", () => {
     expect(d).toMatchObject({ endpoint: "myself", status: 200, requests: 1, errors: 0, retries: 0 });
   });
 
+  it("reads a body of known length into the caller's buffer, a larger one when it does not fit, and one of its own without a length", async () => {
+    const page = JSON.stringify({ issues: Array.from({ length: 50 }, (_, i) => ({ id: String(i), summary: "Müller → done" })) });
+    const len = { ...json, "content-length": String(Buffer.byteLength(page)) };
+    pool().intercept({ path: "/big", method: "POST" }).reply(200, page, { headers: len });
+    pool().intercept({ path: "/big", method: "POST" }).reply(200, page, { headers: len });
+    pool().intercept({ path: "/big", method: "POST" }).reply(200, page, { headers: json });
+    const given: ArrayBuffer[] = [];
+    const into = (size: number) => {
+      const b = new ArrayBuffer(given.length === 0 ? size + 100 : 16); // the second one is too small
+      given.push(b);
+      return b;
+    };
+    const spec = { method: "POST" as const, path: "/big", body: {}, endpoint: "search", bodyBuffer: into };
+    const fits = (await client().jsonBytes(spec)).data;
+    expect(fits.buffer).toBe(given[0]);
+    expect(fits.toString()).toBe(page);
+    const grown = (await client().jsonBytes(spec)).data;
+    expect(grown.buffer).not.toBe(given[1]);
+    expect(grown.toString()).toBe(page);
+    const unknown = (await client().jsonBytes(spec)).data;
+    expect(given).toHaveLength(2);
+    expect(unknown.toString()).toBe(page);
+  });
+
   it("retries 429 honouring Retry-After, and 503 with backoff", async () => {
     pool().intercept({ path: "/x", method: "GET" }).reply(429, "", { headers: { "retry-after": "7" } });
     pool().intercept({ path: "/x", method: "GET" }).reply(503, "busy");
