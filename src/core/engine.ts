@@ -100,6 +100,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
 
   let runId = 0;
   try {
+    pageSource.warm?.();
     const state = store.state(name);
     const cursorMs = state?.cursor ? Date.parse(state.cursor) : null;
     const mode: SyncMode = opts.mode === "full" || cursorMs === null ? "full" : "incremental";
@@ -176,6 +177,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
   } finally {
     store.releaseLock(name);
     await store.endWrites();
+    await pageSource.release?.();
   }
 }
 

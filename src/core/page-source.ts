@@ -19,7 +19,13 @@ export type WorkerMessage =
   | { type: "log"; line: string };
 
 /** Yields prepared pages; usage counts gathered while fetching a page are absorbed into `usage`. */
-export type PageSource = (request: PullRequest, usage: UsageRecorder) => AsyncIterable<PreparedPage>;
+export interface PageSource {
+  (request: PullRequest, usage: UsageRecorder): AsyncIterable<PreparedPage>;
+  /** The engine is about to pull (before the field catalog): start what is slow to start. */
+  warm?(): void;
+  /** The run is over: stop what `warm` started and no pull used (a run that failed first). */
+  release?(): Promise<void>;
+}
 
 /** Settings a pull or decoder thread builds its provider from. */
 export type ThreadSpec = Omit<PullWorkerData, "request" | "role">;

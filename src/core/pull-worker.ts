@@ -25,7 +25,8 @@ export interface PullWorkerData {
   secret: Secret;
   settings?: Partial<HttpSettings>;
   verbose: boolean;
-  request: PullRequest;
+  /** The pull role's request; the decode role gets it as its first message. */
+  request?: PullRequest;
 }
 
 const data = workerData as PullWorkerData;
@@ -51,7 +52,7 @@ async function pullRole(): Promise<void> {
   try {
     const provider = makeProvider(usage, data.verbose ? (line) => post({ type: "log", line }) : undefined);
     const volatile = splitPaths(provider.volatilePaths);
-    for await (const page of provider.pull(data.request)) {
+    for await (const page of provider.pull(data.request!)) {
       await credit.take();
       post({ type: "page", seq, page: packedPage(page, provider, volatile), usage: usage.drain() });
       seq++;
@@ -67,11 +68,13 @@ function decodeRole(): void {
   const split = provider.split!;
   const volatile = splitPaths(provider.volatilePaths);
   const pool = new BufferPool(WINDOW + 4);
+  let request: PullRequest | null = null; // the first message, before any page
   port.on("message", (job: DecoderInput) => {
+    if (job.type === "request") return void (request = job.request);
     if (job.type === "spare") return pool.give(job.buffers);
     let m: DecoderMessage;
     try {
-      const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, data.request);
+      const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, request!);
       m = { type: "page", seq: job.seq, page: packedPage(page, provider, volatile, pool), body: job.body };
     } catch (err) {
       m = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError, body: job.body };

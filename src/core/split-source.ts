@@ -14,8 +14,11 @@ import { credits } from "./credit.js";
 import { BufferPool, packedPage, splitPaths, type PackedPage } from "./prepare.js";
 import type { PullWorkerData } from "./pull-worker.js";
 
-/** This thread → decoder: one page body, or payload buffers to reuse (both transferred). */
-export type DecoderInput = DecodeJob | { type: "spare"; buffers: ArrayBuffer[] };
+/**
+ * This thread → decoder: the pull's request (first, before any page), one page body, or payload
+ * buffers to reuse (bodies and buffers transferred).
+ */
+export type DecoderInput = { type: "request"; request: PullRequest } | DecodeJob | { type: "spare"; buffers: ArrayBuffer[] };
 export interface DecodeJob {
   type: "decode";
   seq: number;
@@ -31,13 +34,18 @@ export type DecoderMessage =
   | { type: "failed"; seq: number; error: SerializedError; malformed: boolean; body: ArrayBuffer };
 
 export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpec): PageSource {
-  return async function* (request) {
+  // Page bodies are read into these and come back from the decoder (see RequestSpec.bodyBuffer).
+  const bodies = new BufferPool(WINDOW + 4);
+  // Started by `warm`, before the field catalog is fetched: a thread takes ~0.1–0.2 s to load its
+  // modules on a busy machine, time the main thread would otherwise spend decoding pages itself.
+  let early: DecoderThread | null = null;
+  const source: PageSource = async function* (request) {
     const order = new PageOrder();
     const volatile = splitPaths(provider.volatilePaths);
     const pack = (page: Page) => packedPage(page, provider, volatile);
-    // Page bodies are read into these and come back from the decoder (see RequestSpec.bodyBuffer).
-    const bodies = new BufferPool(WINDOW + 4);
-    let decoder = null as DecoderThread | null; // set by the fetch loop below
+    let decoder = early; // else set by the fetch loop below
+    early = null;
+    decoder?.begin(request, order, pack);
     let stopped = false;
     // A page's credit comes back when it is taken into a group.
     const credit = credits(WINDOW);
@@ -51,9 +59,12 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
           if (stopped) return; // the consumer is gone
           // A page before this one failed, or the decoder died: nothing from here on is written.
           if (decoder?.failure !== undefined) throw decoder.failure;
-          // Pages are decoded here until the decoder thread is up (it starts with the second
-          // page, so a one-page sync never starts it; its start-up would delay a ten-page sync).
-          if (seq > 0) decoder ??= new DecoderThread({ ...spec, request, role: "decode" }, split, request, order, pack, bodies);
+          // Pages are decoded here until the decoder thread is up (unless warmed, it starts with
+          // the second page: a one-page sync never starts it).
+          if (seq > 0 && !decoder) {
+            decoder = new DecoderThread({ ...spec, role: "decode" }, split, bodies);
+            decoder.begin(request, order, pack);
+          }
           if (decoder?.ready) decoder.send(seq, raw);
           else {
             order.put(seq, { type: "page", page: pack(await decodeWithRetry(split, raw, request)) });
@@ -78,6 +89,15 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
       await decoder?.close();
     }
   };
+  source.warm = () => {
+    early ??= new DecoderThread({ ...spec, role: "decode" }, split, bodies);
+  };
+  source.release = async () => {
+    const unused = early;
+    early = null;
+    await unused?.close();
+  };
+  return source;
 }
 
 /** The decoder thread (core/pull-worker.ts in the "decode" role), seen from this thread. */
@@ -91,21 +111,35 @@ class DecoderThread {
   /** Why a page failed, or the thread died: nothing after it will be written. */
   failure: unknown = undefined;
 
+  /** Set by `begin`: the pull this thread decodes for. */
+  private request: PullRequest | null = null;
+  private order: PageOrder | null = null;
+  private pack: ((page: Page) => PackedPage) | null = null;
+
   constructor(
     data: PullWorkerData,
     private readonly split: SplitPull,
-    private readonly request: PullRequest,
-    private readonly order: PageOrder,
-    private readonly pack: (page: Page) => PackedPage,
     private readonly bodies: BufferPool,
   ) {
     this.worker = new Worker(new URL("./pull-worker.js", import.meta.url), {
       workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
+    // Until a pull begins, an idle thread does not keep the process alive.
+    this.worker.unref();
     this.worker.on("message", (m: DecoderMessage) => this.receive(m));
     this.worker.on("error", (err) => this.failAll(err));
     this.worker.on("exit", (code) => this.failAll(new Error(`the decoder thread stopped with exit code ${code}`)));
+  }
+
+  /** Binds the thread to a pull: the request (with the field catalog) goes to it first. */
+  begin(request: PullRequest, order: PageOrder, pack: (page: Page) => PackedPage): void {
+    this.request = request;
+    this.order = order;
+    this.pack = pack;
+    this.worker.ref();
+    const m: DecoderInput = { type: "request", request };
+    this.worker.postMessage(m);
   }
 
   send(seq: number, raw: RawPage): void {
@@ -132,11 +166,11 @@ class DecoderThread {
     this.bodies.give([m.body]);
     const raw = this.inFlight.get(m.seq);
     this.inFlight.delete(m.seq);
-    if (m.type === "page") this.order.put(m.seq, { type: "page", page: m.page });
+    if (m.type === "page") this.order!.put(m.seq, { type: "page", page: m.page });
     else if (m.malformed && raw) {
       // Fetched once more, here (SPEC §5.3); the page keeps its place in the order.
-      decodeAgain(this.split, raw, this.request).then(
-        (page) => this.order.put(m.seq, { type: "page", page: this.pack(page) }),
+      decodeAgain(this.split, raw, this.request!).then(
+        (page) => this.order!.put(m.seq, { type: "page", page: this.pack!(page) }),
         (err: unknown) => this.fail(m.seq, err),
       );
     } else this.fail(m.seq, deserializeError(m.error));
@@ -144,7 +178,7 @@ class DecoderThread {
 
   private fail(seq: number, err: unknown): void {
     this.failure ??= err;
-    this.order.put(seq, { type: "error", error: err });
+    this.order?.put(seq, { type: "error", error: err });
   }
 
   /** The thread died: every page it held fails, and so does the next one fetched. */
