@@ -3,6 +3,7 @@
 // one retry for a malformed or truncated body, redaction, and usage accounting.
 
 import type { Dispatcher } from "undici";
+import { undiciRequest } from "./undici-request.js";
 import { jsonText } from "./json-text.js";
 import { AuthError, MalformedBodyError, NetworkError, RemoteError } from "../errors.js";
 import { redactText, redactUrl } from "./redact.js";
@@ -250,8 +251,7 @@ export class HttpClient {
     let resHeaders: Record<string, string> = {};
     try {
       // undici is loaded on the first request, so commands that never call a tracker skip it.
-      const { request } = await import("undici");
-      const res = await request(url, {
+      const res = await undiciRequest()(url, {
         method: spec.method,
         headers,
         body,
