@@ -16,4 +16,15 @@ describe("toCsv (SPEC §8, §10)", () => {
     const out = toCsv([["a,b", 'say "hi"', "line1\nline2", "cr\rlf"], ["x", "y", "z", "w"]]);
     expect(out).toBe('"a,b","say ""hi""","line1\nline2","cr\rlf"\r\nx,y,z,w\r\n');
   });
+  it("writes what papaparse's unparse writes, on random cells", () => {
+    const parts = ["a", "B", " ", ",", '"', "\r", "\n", "\r\n", "\t", "=", "+", "-", "@", "é", "→", "\ufeff", "x y", "1.5", "'"];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const cell = () => Array.from({ length: Math.floor(random() * 5) }, () => parts[Math.floor(random() * parts.length)]).join("");
+    for (let n = 0; n < 300; n++) {
+      const rows = Array.from({ length: 1 + Math.floor(random() * 3) }, () => Array.from({ length: 1 + Math.floor(random() * 4) }, cell));
+      const papa = Papa.unparse(rows, { newline: "\r\n", header: false, escapeFormulae: /^[=+\-@\t\r]/ }) + "\r\n";
+      expect(toCsv(rows)).toBe(papa);
+    }
+  });
 });
