@@ -39,6 +39,7 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
   // Started by `warm`, before the field catalog is fetched: a thread takes ~0.1–0.2 s to load its
   // modules on a busy machine, time the main thread would otherwise spend decoding pages itself.
   let early: DecoderThread | null = null;
+  const startDecoder = () => new DecoderThread({ ...spec, role: "decode" }, split, bodies);
   const source: PageSource = async function* (request) {
     const order = new PageOrder();
     const volatile = splitPaths(provider.volatilePaths);
@@ -62,7 +63,7 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
           // Pages are decoded here until the decoder thread is up (unless warmed, it starts with
           // the second page: a one-page sync never starts it).
           if (seq > 0 && !decoder) {
-            decoder = new DecoderThread({ ...spec, role: "decode" }, split, bodies);
+            decoder = startDecoder();
             decoder.begin(request, order, pack);
           }
           if (decoder?.ready) decoder.send(seq, raw);
@@ -90,7 +91,7 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
     }
   };
   source.warm = () => {
-    early ??= new DecoderThread({ ...spec, role: "decode" }, split, bodies);
+    early ??= startDecoder();
   };
   source.release = async () => {
     const unused = early;

@@ -58,6 +58,11 @@ const STALE_FOREIGN_LOCK_MS = 15 * 60_000;
 /** Issues written between background checkpoints (~8 MB of WAL); a smaller run never starts one. */
 const CHECKPOINT_EVERY = 2000;
 
+/** ` AND project IN (?, …)` for a run narrowed to these projects (bound after the connection); empty for none. */
+function projectScope(projects: string[]): string {
+  return projects.length ? ` AND project IN (${projects.map(() => "?").join(", ")})` : "";
+}
+
 function columnValue(issue: NormalisedIssue, col: (typeof DIFF_COLUMNS)[number]): string | null {
   const v = issue[col];
   if (v === null || v === undefined) return null;
@@ -273,8 +278,7 @@ export class SyncStore {
 
   /** Whether the connection has issues not marked deleted (in these projects, when any are given). */
   hasLiveIssues(connection: string, projects: string[]): boolean {
-    const scope = projects.length ? ` AND project IN (${projects.map(() => "?").join(", ")})` : "";
-    return this.sqlite.prepare(`SELECT 1 FROM issues WHERE connection = ? AND deleted_at IS NULL${scope} LIMIT 1`).get(connection, ...projects) !== undefined;
+    return this.sqlite.prepare(`SELECT 1 FROM issues WHERE connection = ? AND deleted_at IS NULL${projectScope(projects)} LIMIT 1`).get(connection, ...projects) !== undefined;
   }
 
   beginSeenTracking(): void {
@@ -290,8 +294,7 @@ export class SyncStore {
    */
   markUnseenDeleted(connection: string, runId: number, projects: string[]): number {
     const now = new Date().toISOString();
-    const scope = projects.length ? ` AND project IN (${projects.map(() => "?").join(", ")})` : "";
-    const where = `connection = ? AND deleted_at IS NULL AND id NOT IN (SELECT id FROM temp.seen_ids)${scope}`;
+    const where = `connection = ? AND deleted_at IS NULL AND id NOT IN (SELECT id FROM temp.seen_ids)${projectScope(projects)}`;
     let n = 0;
     this.sqlite.transaction(() => {
       const gone = this.sqlite.prepare(`SELECT id, key FROM issues WHERE ${where}`).all(connection, ...projects) as { id: string; key: string }[];
