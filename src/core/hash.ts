@@ -8,44 +8,48 @@ import * as crypto from "node:crypto";
 const NO_KEYS: ReadonlySet<string> = new Set();
 // Strings without quotes, backslashes, control characters or surrogates need no escaping.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-const quotedKeys = new Map<string, string>();
 
-function quotedKey(k: string): string {
-  let q = quotedKeys.get(k);
-  if (q === undefined) {
-    q = JSON.stringify(k) + ":";
-    if (quotedKeys.size < 10_000) quotedKeys.set(k, q);
-  }
-  return q;
+// Payloads repeat a few object shapes (a user, a status, an ADF node) thousands of times. For a
+// key list seen before, the plan (the keys kept, in sorted order, each already quoted with its
+// comma) is looked up instead of sorted, filtered and quoted again: by first key, then compared
+// key by key. Bounded, so data-shaped keys cannot grow it. One cache per set of ignored keys.
+interface Plan {
+  keys: string[];
+  kept: string[];
+  /** `"key":` for the first kept key, `,"key":` for the others. */
+  quoted: string[];
 }
-
-// Payloads repeat a few object shapes (a user, a status, an ADF node) thousands of times, and the
-// sort is a third of the cost: the sorted order of a key list seen before is looked up instead,
-// by first key, then compared key by key. Bounded, so data-shaped keys cannot grow it.
-const sortedOrders = new Map<string, { keys: string[]; sorted: string[] }[]>();
+type Plans = Map<string, Plan[]>;
+const plansByIgnore = new WeakMap<ReadonlySet<string>, Plans>();
 const MAX_SHAPES = 2_000;
 const SHAPES_PER_FIRST_KEY = 8;
 
-function sortedKeys(keys: string[]): string[] {
+function plan(keys: string[], plans: Plans, ignore: ReadonlySet<string>): Plan {
   const n = keys.length;
-  if (n < 2) return keys;
-  const bucket = sortedOrders.get(keys[0]!);
+  const bucket = plans.get(keys[0]!);
   if (bucket !== undefined) {
     next: for (let b = 0; b < bucket.length; b++) {
       const seen = bucket[b]!;
       if (seen.keys.length !== n) continue;
       for (let i = 1; i < n; i++) if (seen.keys[i] !== keys[i]) continue next;
-      return seen.sorted;
+      return seen;
     }
   }
-  const sorted = keys.slice().sort();
+  const kept = keys.slice().sort().filter((k) => !ignore.has(k));
+  const made: Plan = { keys, kept, quoted: kept.map((k, i) => (i === 0 ? "" : ",") + JSON.stringify(k) + ":") };
   if (bucket === undefined) {
-    if (sortedOrders.size < MAX_SHAPES) sortedOrders.set(keys[0]!, [{ keys, sorted }]);
-  } else if (bucket.length < SHAPES_PER_FIRST_KEY) bucket.push({ keys, sorted });
-  return sorted;
+    if (plans.size < MAX_SHAPES) plans.set(keys[0]!, [made]);
+  } else if (bucket.length < SHAPES_PER_FIRST_KEY) bucket.push(made);
+  return made;
 }
 
 export function canonicalJson(value: unknown, ignore: ReadonlySet<string> = NO_KEYS): string {
+  let plans = plansByIgnore.get(ignore);
+  if (plans === undefined) plansByIgnore.set(ignore, (plans = new Map()));
+  return canonical(value, plans, ignore);
+}
+
+function canonical(value: unknown, plans: Plans, ignore: ReadonlySet<string>): string {
   switch (typeof value) {
     case "string":
       return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
@@ -60,22 +64,24 @@ export function canonicalJson(value: unknown, ignore: ReadonlySet<string> = NO_K
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ",";
           const item: unknown = value[i];
-          out += item === undefined ? "null" : canonicalJson(item, ignore);
+          out += item === undefined ? "null" : canonical(item, plans, ignore);
         }
         return out + "]";
       }
       const obj = value as Record<string, unknown>;
-      const keys = sortedKeys(Object.keys(obj));
+      const keys = Object.keys(obj);
+      if (keys.length === 0) return "{}";
+      const { kept, quoted } = plan(keys, plans, ignore);
       let out = "{";
       let first = true;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        if (ignore.has(key)) continue;
-        const v = obj[key];
+      for (let i = 0; i < kept.length; i++) {
+        const v = obj[kept[i]!];
         if (v === undefined) continue;
-        if (first) first = false;
-        else out += ",";
-        out += quotedKey(key) + canonicalJson(v, ignore);
+        // The comma is part of every quoted key but the first: a skipped first member moves it.
+        if (first === (i === 0)) out += quoted[i]!;
+        else out += first ? quoted[i]!.slice(1) : "," + quoted[i]!;
+        first = false;
+        out += canonical(v, plans, ignore);
       }
       return out + "}";
     }

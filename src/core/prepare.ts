@@ -1,7 +1,7 @@
 // Turns a provider page into what the store writes: each raw payload minus volatile members and
 // ignored keys, as canonical JSON (UTF-8 bytes), with its SHA-256. Pure; runs in the pull worker.
 
-import type { Page, Provider } from "../providers/provider.js";
+import type { DecodedPage, Page, Provider } from "../providers/provider.js";
 import type { PreparedRecord } from "../store/sync-store.js";
 import { canonicalJson, sha256Hex, stripPaths } from "./hash.js";
 
@@ -87,37 +87,46 @@ export class BufferPool {
 
 /**
  * A provider page prepared and packed for the main thread, which hashes. Each payload's
- * canonical text is written straight into the page's buffer (no Buffer per issue), and the parsed
- * payload is let go as soon as it is serialised: it is most of what a young-generation GC would
- * otherwise copy while the rest of the page is worked through. Post with `[packed.raw]` as the
- * transfer list; `raw` may be longer than the payloads (a pooled buffer).
+ * canonical text is written into the page's buffer as soon as it is made, and the parsed payload
+ * is let go: neither stays alive for a young-generation GC to copy while the rest of the page is
+ * worked through. Records may be parsed lazily (`DecodedPage`). `sizeHint` (the body's length)
+ * sizes the buffer: the canonical texts are nearly always shorter. Post with `[packed.raw]` as
+ * the transfer list; `raw` may be longer than the payloads (a pooled buffer).
  */
-export function packedPage(page: Page, provider: Pick<Provider, "volatilePaths" | "ignoredKeys">, volatile: string[][], pool?: BufferPool): PackedPage {
-  const n = page.records.length;
-  const cells: unknown[] = new Array(n * STRIDE);
-  const texts: string[] = new Array(n);
-  const ends: number[] = new Array(n);
+export function packedPage(
+  page: DecodedPage,
+  provider: Pick<Provider, "volatilePaths" | "ignoredKeys">,
+  volatile: string[][],
+  pool?: BufferPool,
+  sizeHint = 256 * 1024,
+): PackedPage {
+  const cells: unknown[] = [];
+  const ends: number[] = [];
   let maxUpdatedMs = Number.NEGATIVE_INFINITY;
-  let o = 0;
+  const take = (size: number) => (pool ? pool.take(size) : new ArrayBuffer(size));
+  // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
+  let raw = Buffer.from(take(sizeHint));
   let end = 0;
-  for (let i = 0; i < n; i++) {
-    const rec = page.records[i]!;
+  for (const rec of page.records) {
     stripPaths(rec.raw, volatile);
     const text = canonicalJson(rec.raw, provider.ignoredKeys);
     rec.raw = null;
-    texts[i] = text;
-    ends[i] = end += Buffer.byteLength(text);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; only near the end is the exact length needed.
+    if (end + text.length * 3 > raw.length) {
+      const need = end + Buffer.byteLength(text);
+      if (need > raw.length) {
+        const grown = Buffer.from(take(Math.max(need, raw.length * 2)));
+        raw.copy(grown, 0, 0, end);
+        if (pool) pool.give([raw.buffer as ArrayBuffer]);
+        raw = grown;
+      }
+    }
+    ends.push((end += raw.write(text, end)));
     const issue = rec.issue as unknown as Record<string, unknown>;
-    for (const f of ISSUE_FIELDS) cells[o++] = issue[f];
-    cells[o++] = rec.updatedMs;
-    cells[o++] = rec.projectInfo?.key;
-    cells[o++] = rec.projectInfo?.id;
-    cells[o++] = rec.projectInfo?.name;
+    for (const f of ISSUE_FIELDS) cells.push(issue[f]);
+    cells.push(rec.updatedMs, rec.projectInfo?.key, rec.projectInfo?.id, rec.projectInfo?.name);
     if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
   }
-  // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
-  const raw = Buffer.from(pool ? pool.take(end) : new ArrayBuffer(end));
-  for (let i = 0, at = 0; i < n; i++) at += raw.write(texts[i]!, at);
   return { cells, raw: raw.buffer as ArrayBuffer, ends, maxUpdatedMs };
 }
 

@@ -75,7 +75,7 @@ function decodeRole(): void {
     let m: DecoderMessage;
     try {
       const page = split.decodePage({ body: Buffer.from(job.body, job.offset, job.length), next: job.next }, request!);
-      m = { type: "page", seq: job.seq, page: packedPage(page, provider, volatile, pool), body: job.body };
+      m = { type: "page", seq: job.seq, page: packedPage(page, provider, volatile, pool, job.length), body: job.body };
     } catch (err) {
       m = { type: "failed", seq: job.seq, error: serializeError(err), malformed: err instanceof MalformedBodyError, body: job.body };
     }

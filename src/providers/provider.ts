@@ -47,6 +47,11 @@ export interface Page {
   records: PulledRecord[];
 }
 
+/** A decoded page whose records may be parsed only as they are reached: iterate once. */
+export interface DecodedPage {
+  records: Iterable<PulledRecord>;
+}
+
 /**
  * A page as fetched, not yet parsed: a provider that can read the continuation out of the bytes
  * (Jira's `nextPageToken`) asks for the next page at once and leaves the parsing to another
@@ -62,7 +67,8 @@ export interface RawPage {
 
 /**
  * `pull` in two halves, so pages can be decoded on other threads while the next ones download.
- * `decodePage` is pure and throws MalformedBodyError for a body that does not parse.
+ * `decodePage` is pure and throws MalformedBodyError for a body that does not parse, possibly
+ * only while its records are read.
  */
 export interface SplitPull {
   /** Bodies are read into buffers from `bodyBuffer` when given (see RequestSpec.bodyBuffer). */
@@ -71,7 +77,7 @@ export interface SplitPull {
    * `next` is what the fetcher read ahead, checked against the parsed page; absent for a page
    * fetched again (its token may differ: the listing already went on with the first one).
    */
-  decodePage(page: { body: Buffer; next?: string | null }, request: PullRequest): Page;
+  decodePage(page: { body: Buffer; next?: string | null }, request: PullRequest): DecodedPage;
 }
 
 export interface PullRequest {

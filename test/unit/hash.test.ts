@@ -28,6 +28,35 @@ describe("canonicalJson", () => {
     for (let i = 0; i < 50; i++) expect(canonicalJson({ k: 0, [`x${i}`]: 1, a: 2 })).toBe(`{"a":2,"k":0,"x${i}":1}`);
     for (let i = 0; i < 3000; i++) expect(canonicalJson({ [`f${i}`]: 1, a: 2 })).toBe(`{"a":2,"f${i}":1}`);
   });
+  it("matches a plain reference on random objects: repeated shapes, ignored keys, undefined members anywhere", () => {
+    // The reference: sort, drop, quote, join; nothing cached.
+    const ref = (v: unknown, ignore: ReadonlySet<string>): string => {
+      if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : ref(x, ignore))).join(",") + "]";
+      if (v !== null && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        const keys = Object.keys(o).sort().filter((k) => !ignore.has(k) && o[k] !== undefined);
+        return "{" + keys.map((k) => JSON.stringify(k) + ":" + ref(o[k], ignore)).join(",") + "}";
+      }
+      return JSON.stringify(v) ?? "null";
+    };
+    let seed = 7;
+    const r = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const names = ["a", "b", "self", "id", "z", "iconUrl", "10", "2", "é", "k\"q"];
+    const value = (depth: number): unknown => {
+      const x = r();
+      if (depth > 3 || x < 0.35) return [undefined, null, 1, -0.5, 1e21, "s", 'q"', true][Math.floor(r() * 8)];
+      if (x < 0.55) return Array.from({ length: Math.floor(r() * 4) }, () => value(depth + 1));
+      const o: Record<string, unknown> = {};
+      for (const k of names) if (r() < 0.4) o[k] = value(depth + 1);
+      return o;
+    };
+    const ignored = new Set(["self", "iconUrl"]);
+    for (let i = 0; i < 2000; i++) {
+      const v = value(0);
+      expect(canonicalJson(v)).toBe(ref(v, new Set()));
+      expect(canonicalJson(v, ignored)).toBe(ref(v, ignored));
+    }
+  });
   it("keeps array order (it is content)", () => {
     expect(canonicalJson(["a", "b"])).not.toBe(canonicalJson(["b", "a"]));
   });

@@ -84,7 +84,7 @@ describe("peekContinuation (reading the next page's token before the page is par
     });
     const body = Buffer.from(JSON.stringify({ issues: [], nextPageToken: "real" }));
     const request = { mode: "full" as const, sinceMs: null, projects: [], catalog: [] };
-    expect(provider.split!.decodePage({ body, next: "real" }, request).records).toEqual([]);
+    expect([...provider.split!.decodePage({ body, next: "real" }, request).records]).toEqual([]);
     expect(() => provider.split!.decodePage({ body, next: null }, request)).toThrow(/nextPageToken was misread/);
     expect(() => provider.split!.decodePage({ body: Buffer.from('{"issues": [}'), next: null }, request)).toThrow(MalformedBodyError);
   });

@@ -6,13 +6,14 @@ import type { NormalisedIssue } from "../../src/providers/provider.js";
 const provider = { volatilePaths: [], ignoredKeys: new Set<string>() };
 
 /** A packed page of `n` issues whose ids start at `first`. */
-function page(first: number, n: number, pool?: BufferPool, textBytes = 50): PackedPage {
+// `sizeHint` stands for the body's length: a little more than the payloads, as in a real page.
+function page(first: number, n: number, pool?: BufferPool, textBytes = 50, sizeHint = n * (textBytes + 40)): PackedPage {
   const records = Array.from({ length: n }, (_, i) => ({
     issue: { id: String(first + i), key: `P-${first + i}`, labels: [] } as unknown as NormalisedIssue,
     updatedMs: first + i,
     raw: { id: String(first + i), text: "x".repeat(textBytes) },
   }));
-  return packedPage({ records }, provider, [], pool);
+  return packedPage({ records }, provider, [], pool, sizeHint);
 }
 
 async function collect(order: PageOrder, onWritten?: (b: ArrayBuffer[]) => void) {
@@ -102,5 +103,21 @@ describe("BufferPool", () => {
     const big = page(0, 200, pool, 1000); // ~200 KB: more than the first buffer's 64 KB
     expect(big.raw).not.toBe(small.raw);
     expect(big.raw.byteLength).toBeGreaterThanOrEqual(big.ends[big.ends.length - 1]!);
+  });
+
+  it("grows the buffer when the payloads outrun the size hint, and gives the outgrown one back", async () => {
+    const pool = new BufferPool(4);
+    const packed = page(0, 300, pool, 1000, 10); // ~300 KB into a buffer sized for 10 bytes
+    expect(packed.raw.byteLength).toBeGreaterThanOrEqual(packed.ends[packed.ends.length - 1]!);
+    expect(pool.owns(packed.raw)).toBe(true);
+    const spare = pool.take(1);
+    expect(spare).not.toBe(packed.raw);
+    expect(pool.owns(spare)).toBe(true); // the outgrown buffer, not a fresh one
+    const order = new PageOrder();
+    order.put(0, { type: "page", page: packed });
+    order.put(1, { type: "done" });
+    for await (const g of order.groups(() => {})) {
+      expect(g.records.map((r) => JSON.parse(r.raw.toString()).id)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    }
   });
 });

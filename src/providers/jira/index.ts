@@ -6,13 +6,19 @@ import { RemoteError } from "../../errors.js";
 import { memberChanges } from "../member-changes.js";
 import type { EditableField, FieldChange, FieldDef, FieldWrite, Identity, Page, Provider, ProviderContext, ProviderModule, PulledRecord, PullRequest, RawPage, SplitPull } from "../provider.js";
 import { jiraApiBaseUrl, jiraAuthHeaders } from "./auth.js";
-import { continuationOf, JiraClient, parseSearchPage, peekContinuation, SEARCH_PAGE_SIZE, type JiraSearchRequest } from "./client.js";
+import { splitArrayBody } from "../../http/json-array.js";
+import { continuationOf, JiraClient, parseSearchPage, peekContinuation, SEARCH_PAGE_SIZE, type JiraIssue, type JiraSearchPage, type JiraSearchRequest } from "./client.js";
 import { pullBySplit } from "../split-pull.js";
-import { knownFields, requestedFields, toFieldDef } from "./fields.js";
+import { knownFields, requestedFields, toFieldDef, type KnownFields } from "./fields.js";
 import { coveredRawFields, normaliseIssue } from "./normalise.js";
 import { EDITABLE_FIELDS, JiraWrites } from "./writes.js";
 
 const MINUTE = 60_000;
+
+/** Lazily: a parsed issue is normalised, then serialised by the caller, before the next is parsed. */
+function* normaliseAll(issues: Iterable<JiraIssue>, site: string, known: KnownFields): Generator<PulledRecord> {
+  for (const issue of issues) yield normaliseIssue(issue, site, known);
+}
 
 export function buildJql(req: Pick<PullRequest, "mode" | "sinceMs" | "projects">): string {
   const clauses: string[] = [];
@@ -65,12 +71,13 @@ class JiraProvider implements Provider {
   readonly split: SplitPull = {
     fetchPages: (req, bodyBuffer) => this.fetchPages(req, bodyBuffer),
     decodePage: (raw, req) => {
-      const page = parseSearchPage(raw.body);
+      // Issue by issue where the body allows (http/json-array.ts), else the whole page at once.
+      const split = splitArrayBody(raw.body, "issues", () => parseSearchPage(raw.body).issues);
+      const page = split ? (split.rest as unknown as JiraSearchPage) : parseSearchPage(raw.body);
       if (raw.next !== undefined && continuationOf(page) !== raw.next) {
         throw new RemoteError("a search page's nextPageToken was misread before parsing; the page was not written (please report this)");
       }
-      const known = knownFields(req.catalog);
-      return { records: page.issues.map((issue) => normaliseIssue(issue, this.ctx.config.site, known)) };
+      return { records: normaliseAll(split ? (split.elements as Iterable<JiraIssue>) : page.issues, this.ctx.config.site, knownFields(req.catalog)) };
     },
   };
 
