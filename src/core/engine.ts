@@ -125,10 +125,21 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
     if (sweep) store.beginSeenTracking();
     let maxUpdated = cursorMs ?? Number.NEGATIVE_INFINITY;
     let pages = 0;
+    // What the open batch wrote: it counts (and its cursor is reported) once it commits.
+    let batch = { cursor: null as string | null, pulled: 0, created: 0, updated: 0, unchanged: 0 };
+    const settle = () => {
+      if (batch.cursor !== null) summary.cursor = batch.cursor;
+      summary.pulled += batch.pulled;
+      summary.created += batch.created;
+      summary.updated += batch.updated;
+      summary.unchanged += batch.unchanged;
+      batch = { cursor: null, pulled: 0, created: 0, updated: 0, unchanged: 0 };
+    };
 
     for await (const page of pageSource({ mode, sinceMs, projects, catalog }, usage)) {
       const pageMax = Math.max(maxUpdated, page.maxUpdatedMs);
       const cursor = pageMax > maxUpdated && !narrowed ? new Date(pageMax).toISOString() : null;
+      const commit = page.commit ?? true;
       const out = store.writePage({
         connection: name,
         provider: config.provider,
@@ -140,18 +151,23 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
         knownProjects,
         rawChanges: (a, b) => provider.rawChanges(a, b),
         dryRun: opts.dryRun,
+        commit,
       });
-      // Only now, with the page committed, does the cursor move.
+      // The cursor moves in the transaction that writes its page, so it is saved with that page.
       maxUpdated = pageMax;
-      if (cursor !== null && !opts.dryRun) summary.cursor = cursor;
-      summary.pulled += page.records.length;
-      summary.created += out.created;
-      summary.updated += out.updated;
-      summary.unchanged += out.unchanged;
-      pages += page.pages;
-      opts.onProgress?.({ connection: name, pages, issues: summary.pulled, retries: usage.retries });
+      if (cursor !== null && !opts.dryRun) batch.cursor = cursor;
+      batch.pulled += page.records.length;
+      batch.created += out.created;
+      batch.updated += out.updated;
+      batch.unchanged += out.unchanged;
+      if (commit) settle();
+      pages++;
+      opts.onProgress?.({ connection: name, pages, issues: summary.pulled + batch.pulled, retries: usage.retries });
     }
 
+    // The last page ends its batch (PageOrder.pages); a source that did not say so commits here.
+    store.commitBatch();
+    settle();
     if (sweep) summary.deleted = store.markUnseenDeleted(name, runId, goneScope);
     store.flushUsage(name, usage.drain());
     if (!opts.dryRun) {
@@ -164,6 +180,7 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
     summary.status = "failed";
     summary.error = errorMessage(err);
     try {
+      store.rollbackBatch();
       store.flushUsage(name, usage.drain());
       if (!opts.dryRun) {
         store.recordOutcome(name, false, null);

@@ -22,7 +22,7 @@ interface Plan {
 type Plans = Map<string, Plan[]>;
 const plansByIgnore = new WeakMap<ReadonlySet<string>, Plans>();
 const MAX_SHAPES = 2_000;
-const SHAPES_PER_FIRST_KEY = 8;
+const SHAPES_PER_FIRST_KEY = 16;
 
 function plan(keys: string[], plans: Plans, ignore: ReadonlySet<string>): Plan {
   const n = keys.length;

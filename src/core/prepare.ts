@@ -9,8 +9,8 @@ export interface PreparedPage {
   records: PreparedRecord[];
   /** Largest server-side `updated` of the page (epoch ms), or -Infinity for an empty page. */
   maxUpdatedMs: number;
-  /** Provider pages in this one (the main thread commits queued pages together). */
-  pages: number;
+  /** Whether the engine commits after writing this page (default true); see PageOrder.pages. */
+  commit?: boolean;
 }
 
 export function preparePage(
@@ -29,7 +29,7 @@ export function preparePage(
     records[i] = prepared;
     if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
   }
-  return { records, maxUpdatedMs, pages: 1 };
+  return { records, maxUpdatedMs };
 }
 
 export function splitPaths(paths: readonly string[]): string[][] {
@@ -146,15 +146,5 @@ export function unpackPage(packed: PackedPage): PreparedPage {
     if (key !== undefined) rec.project = { key, id: id ?? null, name: name ?? null };
     records[n] = rec;
   }
-  return { records, maxUpdatedMs: packed.maxUpdatedMs, pages: 1 };
-}
-
-/** Several prepared pages as one, written in one transaction. */
-export function mergePages(pages: PreparedPage[]): PreparedPage {
-  if (pages.length === 1) return pages[0]!;
-  return {
-    records: pages.flatMap((p) => p.records),
-    maxUpdatedMs: Math.max(...pages.map((p) => p.maxUpdatedMs)),
-    pages: pages.reduce((n, p) => n + p.pages, 0),
-  };
+  return { records, maxUpdatedMs: packed.maxUpdatedMs };
 }

@@ -80,7 +80,7 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
     })();
 
     try {
-      yield* order.groups(
+      yield* order.pages(
         () => credit.give(1),
         (buffers) => decoder?.giveBack(buffers),
       );

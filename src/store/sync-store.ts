@@ -78,6 +78,9 @@ export class SyncStore {
   /** Started once a run has written CHECKPOINT_EVERY issues; see store/checkpointer.ts. */
   private checkpointer: Checkpointer | null = null;
   private writtenSinceCheckpoint = 0;
+  /** A transaction holding written pages not yet committed (see writePage). */
+  private batchOpen = false;
+  private batchWritten = 0;
 
   constructor(
     private readonly store: Store,
@@ -192,9 +195,11 @@ export class SyncStore {
   // ---- the page write ---------------------------------------------------------------------
 
   /**
-   * Writes one page in one transaction: new and changed issues, their change log, new projects,
-   * the usage counts so far, the seen-ids of a full sweep, and the cursor. An unchanged content
-   * hash writes nothing for that issue.
+   * Writes one page: new and changed issues, their change log, new projects, the usage counts so
+   * far, the seen-ids of a full sweep, and the cursor. An unchanged content hash writes nothing
+   * for that issue. The page joins the open batch (a transaction begun by the batch's first
+   * page) and, unless `commit` is false, commits it: pages are whole and in order in a batch, so
+   * the cursor committed is always that of the last page committed.
    */
   writePage(args: {
     connection: string;
@@ -207,6 +212,7 @@ export class SyncStore {
     knownProjects: Set<string>;
     rawChanges: (oldRaw: unknown, newRaw: unknown) => FieldChange[];
     dryRun: boolean;
+    commit?: boolean;
   }): PageOutcome {
     const out: PageOutcome = { created: 0, updated: 0, unchanged: 0 };
     const s = this.s;
@@ -253,11 +259,39 @@ export class SyncStore {
       if (args.cursor !== null) s.cursor!.run(args.cursor, now, args.connection);
       else s.heartbeat!.run(now, args.connection);
     };
-    // IMMEDIATE: take the write lock first (waiting up to busy_timeout). A deferred transaction
-    // that reads and then writes fails at once if another process committed in between.
-    this.sqlite.transaction(run).immediate();
-    if (!args.dryRun) this.wrote(out.created + out.updated);
+    if (!this.batchOpen) {
+      // IMMEDIATE: take the write lock first (waiting up to busy_timeout). A deferred transaction
+      // that reads and then writes fails at once if another process committed in between.
+      this.sqlite.exec("BEGIN IMMEDIATE");
+      this.batchOpen = true;
+    }
+    try {
+      run();
+    } catch (err) {
+      this.rollbackBatch();
+      throw err;
+    }
+    if (!args.dryRun) this.batchWritten += out.created + out.updated;
+    if (args.commit !== false) this.commitBatch();
     return out;
+  }
+
+  /** Commits the pages written since the last commit; nothing when none are. */
+  commitBatch(): void {
+    if (!this.batchOpen) return;
+    this.sqlite.exec("COMMIT");
+    this.batchOpen = false;
+    const written = this.batchWritten;
+    this.batchWritten = 0;
+    this.wrote(written);
+  }
+
+  /** Drops the pages written but not committed (a failed run): their cursor goes with them. */
+  rollbackBatch(): void {
+    if (!this.batchOpen) return;
+    this.batchOpen = false;
+    this.batchWritten = 0;
+    if (this.sqlite.inTransaction) this.sqlite.exec("ROLLBACK");
   }
 
   private wrote(issues: number): void {

@@ -16,14 +16,23 @@ function page(first: number, n: number, pool?: BufferPool, textBytes = 50, sizeH
   return packedPage({ records }, provider, [], pool, sizeHint);
 }
 
+/** The ids handed out, as the batches the engine would commit (split where `commit` is set). */
 async function collect(order: PageOrder, onWritten?: (b: ArrayBuffer[]) => void) {
   const groups: string[][] = [];
+  let open: string[] = [];
   let error: unknown;
   try {
-    for await (const g of order.groups(() => {}, onWritten)) groups.push(g.records.map((r) => r.issue.id));
+    for await (const p of order.pages(() => {}, onWritten)) {
+      open.push(...p.records.map((r) => r.issue.id));
+      if (p.commit) {
+        groups.push(open);
+        open = [];
+      }
+    }
   } catch (err) {
     error = err;
   }
+  if (open.length) groups.push(["never committed:", ...open]);
   return { groups, error };
 }
 
@@ -39,7 +48,7 @@ describe("PageOrder", () => {
     expect(groups).toEqual([["0", "1", "10", "11", "20", "21"]]);
   });
 
-  it("closes a group at GROUP_RECORDS issues without splitting a page", async () => {
+  it("ends a batch at GROUP_RECORDS issues without splitting a page", async () => {
     const order = new PageOrder();
     const per = GROUP_RECORDS / 2 + 1; // two pages pass the bound: the second closes the group
     for (let i = 0; i < 3; i++) order.put(i, { type: "page", page: page(i * 1000, per) });
@@ -56,8 +65,18 @@ describe("PageOrder", () => {
     order.put(0, { type: "page", page: page(0, 1) });
     setTimeout(() => order.put(1, { type: "page", page: page(10, 1) }), 20);
     const { groups, error } = await collect(order);
-    expect(groups.flat()).toEqual(["0", "10"]);
+    expect(groups).toEqual([["0", "10"]]); // one batch, committed before the failure is thrown
     expect(error).toBe(boom);
+  });
+
+  it("ends a batch when no next page has come GROUP_WAIT_MS after its first (a slow tracker)", async () => {
+    const order = new PageOrder();
+    order.put(0, { type: "page", page: page(0, 1) });
+    setTimeout(() => order.put(1, { type: "page", page: page(10, 1) }), 20);
+    setTimeout(() => order.put(2, { type: "page", page: page(20, 1) }), 400);
+    setTimeout(() => order.put(3, { type: "done" }), 420);
+    const { groups } = await collect(order);
+    expect(groups).toEqual([["0", "10"], ["20"]]);
   });
 
   it("after a thread died, hands out the pages already here, then throws", async () => {
@@ -66,11 +85,11 @@ describe("PageOrder", () => {
     const died = new Error("the decoder thread stopped");
     setTimeout(() => order.crash(died), 20);
     const { groups, error } = await collect(order);
-    expect(groups.flat()).toEqual(["0"]);
+    expect(groups).toEqual([["0"]]);
     expect(error).toBe(died);
   });
 
-  it("gives the group's payload buffers back once the consumer is done with it", async () => {
+  it("gives each page's payload buffer back once the consumer is done with it", async () => {
     const order = new PageOrder();
     const a = page(0, 3);
     order.put(0, { type: "page", page: a });
@@ -91,7 +110,7 @@ describe("BufferPool", () => {
     const order = new PageOrder();
     order.put(0, { type: "page", page: second });
     order.put(1, { type: "done" });
-    for await (const g of order.groups(() => {})) {
+    for await (const g of order.pages(() => {})) {
       expect(g.records.map((r) => JSON.parse(r.raw.toString()).id)).toEqual(["100", "101", "102", "103", "104"]);
     }
   });
@@ -116,7 +135,7 @@ describe("BufferPool", () => {
     const order = new PageOrder();
     order.put(0, { type: "page", page: packed });
     order.put(1, { type: "done" });
-    for await (const g of order.groups(() => {})) {
+    for await (const g of order.pages(() => {})) {
       expect(g.records.map((r) => JSON.parse(r.raw.toString()).id)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
     }
   });
