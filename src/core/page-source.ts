@@ -44,8 +44,8 @@ export function inProcessPages(provider: Provider): PageSource {
  * with 2,000, 0.81 GB with 5,000). Pages are written as they come, so a batch holds no memory of
  * its own. Each page stays whole, and the cursor still moves only with the commit that wrote it.
  */
-export const GROUP_RECORDS = 5000;
-const GROUP_WAIT_MS = 250;
+export const BATCH_RECORDS = 5000;
+const BATCH_WAIT_MS = 250;
 /**
  * Pages fetched but not yet taken by the engine. A page's credit comes back when it is taken, so
  * parsing goes on while pages are written.
@@ -62,7 +62,7 @@ export type Slot = { type: "page"; page: PackedPage } | { type: "done" } | { typ
 
 /**
  * Numbered pages that may arrive out of order (a decoder thread and this one both produce them),
- * handed out strictly in order and gathered into groups.
+ * handed out strictly in order, marked where each commit batch ends.
  */
 export class PageOrder {
   private readonly early = new Map<number, Slot>();
@@ -99,8 +99,8 @@ export class PageOrder {
 
   /**
    * The pages in order, each marked whether the batch it belongs to ends with it (`commit`): the
-   * engine writes every page at once, but commits a batch of pages together (see GROUP_RECORDS).
-   * A batch ends at GROUP_RECORDS records, or when no next page has arrived by GROUP_WAIT_MS after
+   * engine writes every page at once, but commits a batch of pages together (see BATCH_RECORDS).
+   * A batch ends at BATCH_RECORDS records, or when no next page has arrived by BATCH_WAIT_MS after
    * its first page was taken (a slow tracker's pages are committed one by one, each at most that
    * late), or where the listing ends or fails. To know that, each page is handed out only once
    * the next has arrived or the batch has ended. `onTake` runs as each page is taken, and
@@ -126,10 +126,10 @@ export class PageOrder {
         this.early.delete(this.nextSeq++);
         onTake();
         const page = unpackPage(s.page);
-        if (held) yield* handOut(batch >= GROUP_RECORDS);
+        if (held) yield* handOut(batch >= BATCH_RECORDS);
         held = page;
         heldBuffer = s.page.raw;
-        if (batch === 0) deadline = performance.now() + GROUP_WAIT_MS;
+        if (batch === 0) deadline = performance.now() + BATCH_WAIT_MS;
         batch += page.records.length;
         continue;
       }
@@ -139,7 +139,7 @@ export class PageOrder {
         if (s?.type === "done") return;
         throw s?.type === "error" ? s.error : this.crashed;
       }
-      if (held && (batch >= GROUP_RECORDS || performance.now() >= deadline)) {
+      if (held && (batch >= BATCH_RECORDS || performance.now() >= deadline)) {
         yield* handOut(true);
         continue;
       }

@@ -1,8 +1,8 @@
 // Pages of a provider with a SplitPull (Jira): this thread fetches, one decoder thread parses,
 // normalises and packs. Parsing a page costs several times its download, and the page chain
 // needs each page's token (read ahead from the bytes) before the next request, so the requests
-// go out from here, between the SQLite writes (a 1,000-issue group takes tens of milliseconds),
-// while the decoder works through the bodies queued to it. A separate fetch thread would cost
+// go out from here, between the SQLite writes (a page's write takes a few milliseconds), while
+// the decoder works through the bodies queued to it. A separate fetch thread would cost
 // another V8 heap (~20 MB of RSS) and two more messages per page.
 
 import { Worker } from "node:worker_threads";
@@ -48,7 +48,7 @@ export function splitPages(provider: Provider, split: SplitPull, spec: ThreadSpe
     early = null;
     decoder?.begin(request, order, pack);
     let stopped = false;
-    // A page's credit comes back when it is taken into a group.
+    // A page's credit comes back when the engine takes it.
     const credit = credits(WINDOW);
 
     // Runs alongside the consumer below, on this thread's event loop.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PageOrder, GROUP_RECORDS } from "../../src/core/page-source.js";
+import { PageOrder, BATCH_RECORDS } from "../../src/core/page-source.js";
 import { BufferPool, packedPage, type PackedPage } from "../../src/core/prepare.js";
 import type { NormalisedIssue } from "../../src/providers/provider.js";
 
@@ -48,9 +48,9 @@ describe("PageOrder", () => {
     expect(groups).toEqual([["0", "1", "10", "11", "20", "21"]]);
   });
 
-  it("ends a batch at GROUP_RECORDS issues without splitting a page", async () => {
+  it("ends a batch at BATCH_RECORDS issues without splitting a page", async () => {
     const order = new PageOrder();
-    const per = GROUP_RECORDS / 2 + 1; // two pages pass the bound: the second closes the group
+    const per = BATCH_RECORDS / 2 + 1; // two pages pass the bound: the second closes the group
     for (let i = 0; i < 3; i++) order.put(i, { type: "page", page: page(i * 1000, per) });
     order.put(3, { type: "done" });
     const { groups } = await collect(order);
@@ -69,7 +69,7 @@ describe("PageOrder", () => {
     expect(error).toBe(boom);
   });
 
-  it("ends a batch when no next page has come GROUP_WAIT_MS after its first (a slow tracker)", async () => {
+  it("ends a batch when no next page has come BATCH_WAIT_MS after its first (a slow tracker)", async () => {
     const order = new PageOrder();
     order.put(0, { type: "page", page: page(0, 1) });
     setTimeout(() => order.put(1, { type: "page", page: page(10, 1) }), 20);
