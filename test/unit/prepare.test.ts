@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { packedPage, preparePage, splitPaths, unpackPage } from "../../src/core/prepare.js";
+import type { NormalisedIssue, PulledRecord } from "../../src/providers/provider.js";
+
+const provider = { volatilePaths: ["fields.lastViewed"], ignoredKeys: new Set(["self"]) };
+
+/** Every field distinct, so a value read from the wrong place shows. */
+function record(n: number, project: boolean): PulledRecord {
+  const issue: NormalisedIssue = {
+    id: `id-${n}`, key: `P-${n}`, url: `https://x/browse/P-${n}`, project: "P", type: `type-${n}`, title: `title ${n} é`,
+    description: `line 1\nline 2 of ${n}`, status: `status-${n}`, status_category: "in_progress", priority: `prio-${n}`,
+    assignee: `assignee-${n}`, reporter: `reporter-${n}`, labels: [`l${n}`, "ü"], parent: `P-${n - 1}`, sprint: `sprint-${n}`,
+    story_points: n + 0.5, due_date: `2026-01-${String(n).padStart(2, "0")}`, created_at: `2025-01-0${n}T00:00:00.000Z`,
+    updated_at: `2025-02-0${n}T00:00:00.000Z`, resolved_at: n % 2 ? null : `2025-03-0${n}T00:00:00.000Z`,
+  };
+  return {
+    issue,
+    updatedMs: 1_700_000_000_000 + n,
+    raw: { id: issue.id, self: "https://x/rest/api/3/issue/1", fields: { summary: issue.title, lastViewed: "now", b: [n], a: { z: 1, y: "ß" } } },
+    ...(project ? { projectInfo: { key: "P", id: "10000", name: "Project P" } } : {}),
+  };
+}
+
+describe("packedPage / unpackPage", () => {
+  it("gives back exactly what preparePage makes: every issue field in its place, payload, hash and project", () => {
+    const make = () => ({ records: [1, 2, 3, 4].map((n) => record(n, n !== 3)) });
+    const volatile = splitPaths(provider.volatilePaths);
+    const expected = preparePage(make(), provider, volatile);
+    // Across a thread the page is structured-cloned; the clone keeps values, not identity.
+    const unpacked = unpackPage(structuredClone(packedPage(make(), provider, volatile)));
+    expect(unpacked.maxUpdatedMs).toBe(expected.maxUpdatedMs);
+    expect(unpacked.records.map((r) => ({ ...r, raw: Buffer.from(r.raw).toString() }))).toEqual(
+      expected.records.map((r) => ({ ...r, raw: Buffer.from(r.raw).toString() })),
+    );
+    expect(Buffer.from(unpacked.records[0]!.raw).toString()).toBe('{"fields":{"a":{"y":"ß","z":1},"b":[1],"summary":"title 1 é"},"id":"id-1"}');
+  });
+});
