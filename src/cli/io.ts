@@ -52,7 +52,7 @@ export class IO {
   }
 
   /** Writes a chunk of data, waiting when the pipe is full (large exports). */
-  async write(chunk: string): Promise<void> {
+  async write(chunk: string | Uint8Array): Promise<void> {
     if (this.stdoutClosed) return;
     if (!this.stdout.write(chunk)) {
       await new Promise<void>((resolve) => {

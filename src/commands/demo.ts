@@ -91,8 +91,8 @@ export async function demo(parent: AppContext, opts: { issues: number }): Promis
     step("pmsync export --format csv --fields key,type,status,status_category,assignee,title | head -6");
     const { exportIssues } = await import("../export/export.js");
     const store = await ctx.store();
-    let csv = "";
-    await exportIssues(store.sqlite, { write: async (c) => void (csv += c) }, {
+    const parts: Uint8Array[] = [];
+    await exportIssues(store.sqlite, { write: async (c) => void parts.push(c) }, {
       format: "csv",
       fields: ["key", "type", "status", "status_category", "assignee", "title"],
       bom: false,
@@ -102,6 +102,7 @@ export async function demo(parent: AppContext, opts: { issues: number }): Promis
       updatedSince: null,
       includeDeleted: false,
     });
+    const csv = Buffer.concat(parts).toString();
     for (const line of csv.split("\r\n").slice(0, 6)) io.out(line);
 
     step("pmsync usage");

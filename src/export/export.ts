@@ -28,8 +28,9 @@ export interface ExportOptions extends ExportFilter {
   bom: boolean;
 }
 
+/** Where the export goes: UTF-8 bytes, in order. */
 export interface Sink {
-  write(chunk: string): Promise<void>;
+  write(chunk: Uint8Array): Promise<void>;
 }
 
 /** Custom columns the field mappings keep (`custom.<slug>`) for the selected connections (all when none), in a stable order. */
@@ -110,6 +111,8 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 const QUOTES = /"/g;
 /** What makes papaparse's unparse quote a field: a line break, quote, comma or BOM, or a space at either end. */
 const NEEDS_QUOTES = /[\r\n",\ufeff]|^ | $/;
+/** Either of the two above: most cells match neither, and one test then settles them. */
+const SPECIAL = /[\r\n",\ufeff]|^[ =+\-@\t]| $/;
 
 /**
  * One field as papaparse's `unparse` writes it (quoted only where needed; the tests compare the
@@ -117,6 +120,7 @@ const NEEDS_QUOTES = /[\r\n",\ufeff]|^ | $/;
  * threads spent a third of their time in papaparse's general-purpose serializer.
  */
 function csvField(v: string): string {
+  if (!SPECIAL.test(v)) return v;
   if (FORMULA_START.test(v)) return `"'${v.replace(QUOTES, '""')}"`;
   return NEEDS_QUOTES.test(v) ? `"${v.replace(QUOTES, '""')}"` : v;
 }
@@ -157,34 +161,70 @@ export interface ChunkSpec {
 }
 
 export interface FormattedChunk {
-  /** CSV or NDJSON lines; for JSON, objects joined with ",\n" (no brackets). */
-  text: string;
+  /**
+   * CSV or NDJSON lines; for JSON, objects joined with ",\n" (no brackets). UTF-8, in an
+   * ArrayBuffer of its own, so an export thread hands it over without a copy.
+   */
+  bytes: Uint8Array;
   rows: number;
 }
 
-/** Formats the matching issues whose rowid lies in [lo, hi]. Runs in export threads too. */
-export function formatChunk(stmt: BetterSqlite3.Statement, spec: ChunkSpec, lo: number, hi: number): FormattedChunk {
+/**
+ * Lines appended as UTF-8 to a buffer that grows by doubling. Encoded line by line, as they are
+ * made: joined into one string first, a single character outside Latin-1 anywhere in a chunk
+ * made V8 widen the whole chunk to two bytes per character, and the thread that writes then
+ * spent a third of its time encoding it.
+ */
+export class Utf8Lines {
+  private buf: Buffer;
+  length = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, size));
+  }
+
+  write(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; only near the end is the exact length needed.
+    if (this.length + text.length * 3 > this.buf.length) {
+      const need = this.length + Buffer.byteLength(text);
+      if (need > this.buf.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+        this.buf.copy(grown, 0, 0, this.length);
+        this.buf = grown;
+      }
+    }
+    this.length += this.buf.write(text, this.length);
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/**
+ * Formats the matching issues whose rowid lies in [lo, hi]. Runs in export threads too.
+ * `sizeHint` sizes the output buffer (it grows if needed): say, the previous chunk's length.
+ */
+export function formatChunk(stmt: BetterSqlite3.Statement, spec: ChunkSpec, lo: number, hi: number, sizeHint = 64 * 1024): FormattedChunk {
   const src = sources(spec.columns);
   const width = src.length;
   const needsCustom = src.some((x) => x.kind === "custom");
-  const lines: string[] = [];
+  const out = new Utf8Lines(sizeHint);
   let rows = 0;
   const cells: string[] = new Array(width);
   for (const row of stmt.iterate(...spec.params, lo, hi) as IterableIterator<Row>) {
     const cust = needsCustom ? (JSON.parse(row[CUSTOM_INDEX] as string) as Record<string, unknown>) : null;
     if (spec.format === "csv") {
       for (let i = 0; i < width; i++) cells[i] = csvCell(readValue(src[i]!, row, cust));
-      lines.push(csvLine(cells));
+      out.write(csvLine(cells));
     } else {
       const obj: Record<string, unknown> = {};
       for (let i = 0; i < width; i++) obj[spec.columns[i]!] = readValue(src[i]!, row, cust);
-      lines.push(JSON.stringify(obj));
+      const line = JSON.stringify(obj);
+      out.write(spec.format === "ndjson" ? line + "\n" : rows > 0 ? ",\n" + line : line);
     }
     rows++;
   }
-  if (spec.format === "csv") return { text: lines.join(""), rows };
-  if (spec.format === "ndjson") return { text: lines.length ? lines.join("\n") + "\n" : "", rows };
-  return { text: lines.join(",\n"), rows };
+  return { bytes: out.bytes(), rows };
 }
 
 export async function exportIssues(
@@ -202,18 +242,29 @@ export async function exportIssues(
     for (let lo = bounds.lo; lo <= bounds.hi; lo += CHUNK_ROWIDS) ranges.push([lo, Math.min(bounds.hi, lo + CHUNK_ROWIDS - 1)]);
   }
 
-  let buf = opts.format === "csv" ? (opts.bom ? "\uFEFF" : "") + toCsv([columns]) : opts.format === "json" ? "[" : "";
+  // Chunks are gathered up to WRITE_SIZE bytes, then written as one.
+  const pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const add = (bytes: Uint8Array) => {
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+  };
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending.length = 0;
+    pendingBytes = 0;
+    await sink.write(out);
+  };
+  add(Buffer.from(opts.format === "csv" ? (opts.bom ? "\uFEFF" : "") + toCsv([columns]) : opts.format === "json" ? "[" : ""));
   let total = 0;
   const emit = async (chunk: FormattedChunk) => {
     if (chunk.rows > 0) {
-      buf += opts.format === "json" ? (total === 0 ? "\n" : ",\n") + chunk.text : chunk.text;
+      if (opts.format === "json") add(Buffer.from(total === 0 ? "\n" : ",\n"));
+      add(chunk.bytes);
       total += chunk.rows;
     }
-    if (buf.length >= WRITE_SIZE) {
-      const out = buf;
-      buf = "";
-      await sink.write(out);
-    }
+    if (pendingBytes >= WRITE_SIZE) await flush();
   };
 
   const rowids = bounds.hi !== null && bounds.lo !== null ? bounds.hi - bounds.lo + 1 : 0;
@@ -224,8 +275,8 @@ export async function exportIssues(
     const stmt = sqlite.prepare(sql).raw(true);
     for (const [lo, hi] of ranges) await emit(formatChunk(stmt, spec, lo, hi));
   }
-  if (opts.format === "json") buf += total === 0 ? "]\n" : "\n]\n";
-  if (buf) await sink.write(buf);
+  if (opts.format === "json") add(Buffer.from(total === 0 ? "]\n" : "\n]\n"));
+  await flush();
   return total;
 }
 

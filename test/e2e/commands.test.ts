@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync, existsSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import Papa from "papaparse";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxHandle } from "../../src/sandbox/index.js";
@@ -53,6 +54,34 @@ describe("export", () => {
         expect(unformula(row[c]!), `${j.key} ${col}`).toBe(expected);
       });
     });
+  });
+
+  it("a large export (formatted on two threads) keeps every issue, in order, and text outside Latin-1 intact", async () => {
+    const { home } = await syncedHome(20);
+    // 17,000 more issues than the sync wrote: past the threshold where export threads start.
+    // Every 7th title has characters outside Latin-1, which V8 keeps as two-byte strings.
+    const db = new Database(join(home, "pmsync.db"), { fileMustExist: true });
+    const copy = db.prepare(
+      `INSERT INTO issues (connection, id, provider, key, url, project, type, title, description, status, status_category, priority,
+         assignee, reporter, labels, parent, sprint, story_points, due_date, created_at, updated_at, resolved_at, deleted_at,
+         content_hash, synced_at, custom, raw, provider_values)
+       SELECT connection, ?, provider, ?, url, project, type, ?, description, status, status_category, priority,
+         assignee, reporter, labels, parent, sprint, story_points, due_date, created_at, updated_at, resolved_at, deleted_at,
+         content_hash, synced_at, custom, raw, provider_values FROM issues ORDER BY rowid LIMIT 1`,
+    );
+    db.transaction(() => {
+      for (let n = 0; n < 17_000; n++) copy.run(`x${n}`, `BULK-${n}`, n % 7 === 0 ? `Łódź — 日本 ✓ 😀 #${n}` : `Plain title #${n}`);
+    })();
+    db.close();
+    const json = JSON.parse((await runCli(["export", "--format", "json"], { home })).stdout) as Record<string, unknown>[];
+    expect(json).toHaveLength(17_020);
+    expect(json.slice(20).map((j) => j.key)).toEqual(Array.from({ length: 17_000 }, (_, n) => `BULK-${n}`));
+    expect(json[20 + 7 * 1000]!.title).toBe("Łódź — 日本 ✓ 😀 #7000");
+    const nd = (await runCli(["export", "--format", "ndjson"], { home })).stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(nd).toEqual(json);
+    const csv = Papa.parse<string[]>((await runCli(["export", "--format", "csv", "--fields", "key,title"], { home })).stdout, { newline: "\r\n", skipEmptyLines: true });
+    expect(csv.errors).toEqual([]);
+    expect(csv.data.slice(1)).toEqual(json.map((j) => [j.key, j.title]));
   });
 
   it("NDJSON, filters and --fields", async () => {
