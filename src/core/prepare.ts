@@ -3,7 +3,7 @@
 
 import type { DecodedPage, NormalisedIssue, Page, Provider } from "../providers/provider.js";
 import type { PreparedRecord } from "../store/sync-store.js";
-import { canonicalJson, sha256Hex, stripPaths } from "./hash.js";
+import { CanonicalWriter, canonicalJson, sha256Hex, stripPaths } from "./hash.js";
 
 export interface PreparedPage {
   records: PreparedRecord[];
@@ -105,29 +105,23 @@ export function packedPage(
   let maxUpdatedMs = Number.NEGATIVE_INFINITY;
   const take = (size: number) => (pool ? pool.take(size) : new ArrayBuffer(size));
   // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
-  let raw = Buffer.from(take(sizeHint));
-  let end = 0;
+  const out = new CanonicalWriter(Buffer.from(take(sizeHint)), (old, need, length) => {
+    const grown = Buffer.from(take(Math.max(need, old.length * 2)));
+    old.copy(grown, 0, 0, length);
+    if (pool) pool.give([old.buffer as ArrayBuffer]);
+    return grown;
+  });
   for (const rec of page.records) {
     stripPaths(rec.raw, volatile);
-    const text = canonicalJson(rec.raw, provider.ignoredKeys);
+    out.write(rec.raw, provider.ignoredKeys);
     rec.raw = null;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit; only near the end is the exact length needed.
-    if (end + text.length * 3 > raw.length) {
-      const need = end + Buffer.byteLength(text);
-      if (need > raw.length) {
-        const grown = Buffer.from(take(Math.max(need, raw.length * 2)));
-        raw.copy(grown, 0, 0, end);
-        if (pool) pool.give([raw.buffer as ArrayBuffer]);
-        raw = grown;
-      }
-    }
-    ends.push((end += raw.write(text, end)));
+    ends.push(out.length);
     const issue = rec.issue as unknown as Record<string, unknown>;
     for (const f of ISSUE_FIELDS) cells.push(issue[f]);
     cells.push(rec.updatedMs, rec.projectInfo?.key, rec.projectInfo?.id, rec.projectInfo?.name);
     if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
   }
-  return { cells, raw: raw.buffer as ArrayBuffer, ends, maxUpdatedMs };
+  return { cells, raw: out.buf.buffer as ArrayBuffer, ends, maxUpdatedMs };
 }
 
 export function unpackPage(packed: PackedPage): PreparedPage {

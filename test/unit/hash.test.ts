@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, sha256Hex, stripPaths } from "../../src/core/hash.js";
+import { CanonicalWriter, canonicalJson, sha256Hex, stripPaths } from "../../src/core/hash.js";
 
 describe("canonicalJson", () => {
   it("sorts keys at every depth and drops undefined members", () => {
@@ -72,6 +72,34 @@ describe("canonicalJson escaping and ignored keys", () => {
     const ignore = new Set(["self", "avatarUrls"]);
     const a = { self: "u1", fields: { assignee: { displayName: "Ana", avatarUrls: { "16x16": "x" }, self: "u2" } } };
     expect(canonicalJson(a, ignore)).toBe('{"fields":{"assignee":{"displayName":"Ana"}}}');
+  });
+});
+
+describe("CanonicalWriter", () => {
+  it("appends the UTF-8 of each value's canonical JSON, growing its buffer as it goes", () => {
+    const values: unknown[] = [
+      { b: "ünïcødé", a: ["emoji 😄", "lone \ud800", 'q"', 1.5, null, true] },
+      "x".repeat(5000),
+      { self: "dropped", k: { "日本": "語", z: [] } },
+      "é" + "ab".repeat(100) + "—",
+    ];
+    const grown: number[] = [];
+    const w = new CanonicalWriter(Buffer.alloc(7), (buf, need, length) => {
+      grown.push(need);
+      const next = Buffer.alloc(need); // exactly what is asked: every later write grows again
+      buf.copy(next, 0, 0, length);
+      return next;
+    });
+    const ignore = new Set(["self"]);
+    const ends: number[] = [];
+    for (const v of values) {
+      w.write(v, ignore);
+      ends.push(w.length);
+    }
+    expect(grown.length).toBeGreaterThan(3);
+    const expected = values.map((v) => Buffer.from(canonicalJson(v, ignore)));
+    expect(Buffer.from(w.buf.subarray(0, w.length)).equals(Buffer.concat(expected))).toBe(true);
+    expect(ends).toEqual(expected.map((_, i) => expected.slice(0, i + 1).reduce((n, b) => n + b.length, 0)));
   });
 });
 
