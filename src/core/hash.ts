@@ -51,6 +51,7 @@ function plan(keys: string[], plans: Plans, ignore: ReadonlySet<string>): Plan {
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
+const BACKSLASH = 0x5c;
 
 /**
  * Appends canonical JSON, as UTF-8, to a buffer that it grows when full: `grow(buf, need)`
@@ -98,6 +99,37 @@ export class CanonicalWriter {
     this.length = at;
   }
 
+  /**
+   * A string value, quoted, escaped exactly as JSON.stringify escapes it. Most strings need no
+   * escaping: they are copied as they are scanned, and the rare one that does is written again.
+   */
+  private string(s: string): void {
+    const n = s.length;
+    this.room(n * 3 + 2);
+    const buf = this.buf;
+    const start = this.length;
+    let at = start;
+    buf[at++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === QUOTE || c === BACKSLASH) return this.escaped(s, start);
+      if (c >= 0x80) {
+        // A surrogate (or an escape further on) needs JSON.stringify; else UTF-8 from here on.
+        if (NEEDS_ESCAPE.test(s)) return this.escaped(s, start);
+        at += buf.write(s.slice(i), at);
+        break;
+      }
+      buf[at++] = c;
+    }
+    buf[at++] = QUOTE;
+    this.length = at;
+  }
+
+  private escaped(s: string, start: number): void {
+    this.length = start;
+    this.chars(JSON.stringify(s));
+  }
+
   private bytes(b: Uint8Array, from: number): void {
     const n = b.length;
     this.room(n);
@@ -110,13 +142,7 @@ export class CanonicalWriter {
   private value(value: unknown, plans: Plans, ignore: ReadonlySet<string>): void {
     switch (typeof value) {
       case "string":
-        if (NEEDS_ESCAPE.test(value)) this.chars(JSON.stringify(value));
-        else {
-          this.byte(QUOTE);
-          this.chars(value);
-          this.byte(QUOTE);
-        }
-        return;
+        return this.string(value);
       case "number":
         this.chars(Number.isFinite(value) ? String(value) : "null");
         return;

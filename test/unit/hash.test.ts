@@ -64,7 +64,8 @@ describe("canonicalJson", () => {
 
 describe("canonicalJson escaping and ignored keys", () => {
   it("escapes strings exactly like JSON.stringify", () => {
-    for (const s of ["plain", 'q"uote', "back\\slash", "nl\n", "tab\t", "\u0001", "emoji 😄", "lone \ud800", "ünïcødé"]) {
+    const cases = ["plain", 'q"uote', "back\\slash", "nl\n", "tab\t", "\u0001", "emoji 😄", "lone \ud800", "ünïcødé", "", "del\u007f", "é then \"", "é then \n", "x\u2028y", "\udc00 first", "日本 then \\", "ends in é"];
+    for (const s of cases) {
       expect(canonicalJson(s)).toBe(JSON.stringify(s));
     }
   });
