@@ -54,9 +54,9 @@ const COMMA = 0x2c;
 const BACKSLASH = 0x5c;
 
 /**
- * Appends canonical JSON, as UTF-8, to a buffer that it grows when full: `grow(buf, need)`
- * returns a buffer of at least `need` bytes holding the first `length` bytes of `buf` (by
- * default a new one of twice the size). The bytes written so far are `buf[0 .. length)`.
+ * Appends canonical JSON, as UTF-8, to a buffer that it grows when full: `grow(buf, need,
+ * length)` returns a buffer of at least `need` bytes holding the first `length` bytes of `buf`
+ * (by default a new one of twice the size). The bytes written so far are `buf[0 .. length)`.
  */
 export class CanonicalWriter {
   length = 0;
@@ -90,7 +90,7 @@ export class CanonicalWriter {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
-        // Rare outside Latin text: the rest of the string through the UTF-8 encoder.
+        // Not ASCII (rare in these payloads): the rest through Node's UTF-8 encoder.
         at += buf.write(s.slice(i), at);
         break;
       }

@@ -17,7 +17,7 @@ try {
   const db = new Database(data.dbPath, { readonly: true, fileMustExist: true });
   db.pragma("busy_timeout = 5000");
   const stmt = db.prepare(data.spec.sql).raw(true);
-  let size = 64 * 1024; // chunks of one export are about the same size: sized from the last one
+  let size = 64 * 1024; // chunks of one export are about the same size: sized from the largest so far
   for (let i = data.start; i < data.ranges.length; i += data.stride) {
     await credit.take();
     const [lo, hi] = data.ranges[i]!;
