@@ -12,6 +12,11 @@ const BIN = join(ROOT, "bin/pmsync.js");
 const HOOK = join(ROOT, "bench/rss-hook.cjs");
 const N = Number(process.env.BENCH_ISSUES ?? 100_000);
 const SMALL_N = Math.round(N / 4);
+/**
+ * Full pulls and exports are timed this many times and the median is reported (with the range):
+ * on a shared VM one run can land in a slow minute. Peak RSS is the largest of the runs.
+ */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 
 interface Sandbox {
   url: string;
@@ -49,11 +54,15 @@ async function startSandbox(issues: number): Promise<Sandbox> {
 }
 
 async function control(sb: Sandbox, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(sb.url + path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const send = () =>
+    fetch(sb.url + path, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  // fetch reuses a kept-alive connection, which the sandbox closes after 5 s idle: a request
+  // sent as it closes fails ("other side closed") and is sent again on a new connection.
+  const res = await send().catch(send);
   return res.json();
 }
 
@@ -92,39 +101,61 @@ function timeCommand(cmd: string, args: string[], runs: number): number {
   return median(times);
 }
 
-async function fullSync(issues: number) {
+/** A first sync into a new home: its run and summary. */
+function firstSync(sb: Sandbox, home: string) {
+  pmsync(home, ["login", "jira", "--site", sb.url, "--email", sb.email, "--token-stdin", "--insecure-storage"], sb.api_token);
+  const run = pmsync(home, ["sync", "--json"]);
+  return { run, summary: JSON.parse(run.stdout).runs[0] };
+}
+
+/** `runs` first syncs of a new sandbox, each into a new home; the last home is kept (with the sandbox) for the steps after. */
+async function fullSyncs(issues: number, runs: number) {
   const sb = await startSandbox(issues);
-  const home = mkdtempSync(join(tmpdir(), "pmsync-bench-"));
+  const done: { run: Run; summary: any }[] = [];
+  let home = "";
   try {
-    pmsync(home, ["login", "jira", "--site", sb.url, "--email", sb.email, "--token-stdin", "--insecure-storage"], sb.api_token);
-    const run = pmsync(home, ["sync", "--json"]);
-    const summary = JSON.parse(run.stdout).runs[0];
-    return { sb, home, run, summary };
+    for (let i = 0; i < runs; i++) {
+      if (home) rmSync(home, { recursive: true, force: true });
+      home = mkdtempSync(join(tmpdir(), "pmsync-bench-"));
+      done.push(firstSync(sb, home));
+    }
+    return { sb, home, runs: done };
   } catch (err) {
     sb.stop();
-    rmSync(home, { recursive: true, force: true });
+    if (home) rmSync(home, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** `median (of n: low–high)` of rates, formatted. */
+function rateText(rates: number[], unit: string): string {
+  const r = (x: number) => Math.round(x).toLocaleString("en");
+  if (rates.length === 1) return `${r(rates[0]!)} ${unit}`;
+  return `${r(median(rates))} ${unit} (median of ${rates.length}: ${r(Math.min(...rates))}–${r(Math.max(...rates))})`;
 }
 
 async function main() {
   const rows: [string, string, string, boolean][] = [];
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
-  console.error(`bench: N = ${N} issues (sandbox in its own process); this takes a minute…`);
+  console.error(`bench: N = ${N} issues (sandbox in its own process); this takes a few minutes…`);
 
-  const small = await fullSync(SMALL_N);
+  const small = await fullSyncs(SMALL_N, 1);
   small.sb.stop();
   rmSync(small.home, { recursive: true, force: true });
+  const smallRss = small.runs[0]!.run.rss;
 
-  const { sb, home, run: full, summary } = await fullSync(N);
+  const { sb, home, runs } = await fullSyncs(N, RUNS);
   try {
-    const rate = summary.pulled / (full.ms / 1000);
-    rows.push(["full pull", `${Math.round(rate).toLocaleString("en")} issues/s (${summary.pulled} in ${(full.ms / 1000).toFixed(1)} s)`, "≥ 15,000 issues/s", rate >= 15_000 && summary.pulled === N]);
+    const rates = runs.map((f) => f.summary.pulled / (f.run.ms / 1000));
+    const all = runs.every((f) => f.summary.pulled === N);
+    const secs = runs.map((f) => (f.run.ms / 1000).toFixed(1)).join(", ");
+    rows.push(["full pull", `${rateText(rates, "issues/s")}; ${N} issues in ${secs} s`, "≥ 15,000 issues/s", median(rates) >= 15_000 && all]);
+    const peak = Math.max(...runs.map((f) => f.run.rss));
     rows.push([
       "peak RSS, full sync",
-      `${mb(full.rss)} at N=${N.toLocaleString("en")}; ${mb(small.run.rss)} at N=${SMALL_N.toLocaleString("en")}`,
+      `${mb(peak)} at N=${N.toLocaleString("en")}; ${mb(smallRss)} at N=${SMALL_N.toLocaleString("en")}`,
       "≤ 250 MB, flat as N grows",
-      full.rss <= 250 * 1024 * 1024 && full.rss < small.run.rss * 1.5,
+      peak <= 250 * 1024 * 1024 && peak < smallRss * 1.5,
     ]);
 
     await control(sb, "/_sandbox/stats/reset", {});
@@ -153,13 +184,13 @@ async function main() {
     ]);
 
     const out = join(home, "issues.csv");
-    const exp = pmsync(home, ["export", "--format", "csv", "--out", out]);
-    const expRate = N / (exp.ms / 1000);
+    const exports = Array.from({ length: RUNS }, () => pmsync(home, ["export", "--format", "csv", "--out", out]));
+    const expRates = exports.map((e) => N / (e.ms / 1000));
     rows.push([
       "export CSV",
-      `${Math.round(expRate).toLocaleString("en")} rows/s (${(statSync(out).size / 1024 / 1024).toFixed(0)} MB in ${(exp.ms / 1000).toFixed(2)} s, peak RSS ${mb(exp.rss)})`,
+      `${rateText(expRates, "rows/s")}; ${(statSync(out).size / 1024 / 1024).toFixed(0)} MB in ${exports.map((e) => (e.ms / 1000).toFixed(2)).join(", ")} s, peak RSS ${mb(Math.max(...exports.map((e) => e.rss)))}`,
       "≥ 100,000 rows/s",
-      expRate >= 100_000,
+      median(expRates) >= 100_000,
     ]);
   } finally {
     sb.stop();
