@@ -126,14 +126,15 @@ export async function syncConnection(store: SyncStore, target: SyncTarget, opts:
     let maxUpdated = cursorMs ?? Number.NEGATIVE_INFINITY;
     let pages = 0;
     // What the open batch wrote: it counts (and its cursor is reported) once it commits.
-    let batch = { cursor: null as string | null, pulled: 0, created: 0, updated: 0, unchanged: 0 };
+    const openBatch = () => ({ cursor: null as string | null, pulled: 0, created: 0, updated: 0, unchanged: 0 });
+    let batch = openBatch();
     const settle = () => {
       if (batch.cursor !== null) summary.cursor = batch.cursor;
       summary.pulled += batch.pulled;
       summary.created += batch.created;
       summary.updated += batch.updated;
       summary.unchanged += batch.unchanged;
-      batch = { cursor: null, pulled: 0, created: 0, updated: 0, unchanged: 0 };
+      batch = openBatch();
     };
 
     for await (const page of pageSource({ mode, sinceMs, projects, catalog }, usage)) {

@@ -3,7 +3,7 @@
 
 import type { DecodedPage, NormalisedIssue, Page, Provider } from "../providers/provider.js";
 import type { PreparedRecord } from "../store/sync-store.js";
-import { CanonicalWriter, canonicalJson, sha256Hex, stripPaths } from "./hash.js";
+import { CanonicalWriter, sha256Hex, stripPaths } from "./hash.js";
 
 export interface PreparedPage {
   records: PreparedRecord[];
@@ -13,23 +13,17 @@ export interface PreparedPage {
   commit?: boolean;
 }
 
+/**
+ * A provider page prepared on this thread: the same steps as a page packed on a pull or decoder
+ * thread and unpacked here, so both paths write the same bytes.
+ */
 export function preparePage(
   page: Page,
   provider: Pick<Provider, "volatilePaths" | "ignoredKeys">,
   volatile = splitPaths(provider.volatilePaths),
 ): PreparedPage {
-  const records: PreparedRecord[] = new Array(page.records.length);
-  let maxUpdatedMs = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < page.records.length; i++) {
-    const rec = page.records[i]!;
-    stripPaths(rec.raw, volatile);
-    const raw = Buffer.from(canonicalJson(rec.raw, provider.ignoredKeys));
-    const prepared: PreparedRecord = { issue: rec.issue, updatedMs: rec.updatedMs, raw, hash: sha256Hex(raw) };
-    if (rec.projectInfo) prepared.project = rec.projectInfo;
-    records[i] = prepared;
-    if (rec.updatedMs > maxUpdatedMs) maxUpdatedMs = rec.updatedMs;
-  }
-  return { records, maxUpdatedMs };
+  // ~4 KB per payload to start with (push prepares a single issue); the buffer grows if needed.
+  return unpackPage(packedPage(page, provider, volatile, undefined, 4096 * Math.max(1, page.records.length)));
 }
 
 export function splitPaths(paths: readonly string[]): string[][] {

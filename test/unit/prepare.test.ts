@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { packedPage, preparePage, splitPaths, unpackPage } from "../../src/core/prepare.js";
+import { canonicalJson, sha256Hex, stripPaths } from "../../src/core/hash.js";
+import { packedPage, preparePage, splitPaths, unpackPage, type PreparedPage } from "../../src/core/prepare.js";
 import type { NormalisedIssue, PulledRecord } from "../../src/providers/provider.js";
 
 const provider = { volatilePaths: ["fields.lastViewed"], ignoredKeys: new Set(["self"]) };
@@ -22,16 +23,24 @@ function record(n: number, project: boolean): PulledRecord {
 }
 
 describe("packedPage / unpackPage", () => {
-  it("gives back exactly what preparePage makes: every issue field in its place, payload, hash and project", () => {
+  it("give back every issue field in its place, the canonical payload, its hash and the project", () => {
     const make = () => ({ records: [1, 2, 3, 4].map((n) => record(n, n !== 3)) });
     const volatile = splitPaths(provider.volatilePaths);
-    const expected = preparePage(make(), provider, volatile);
+    // Written out from the records themselves: what the store must receive.
+    const expected = make().records.map((rec) => {
+      stripPaths(rec.raw, volatile);
+      const raw = canonicalJson(rec.raw, provider.ignoredKeys);
+      return { issue: rec.issue, updatedMs: rec.updatedMs, raw, hash: sha256Hex(Buffer.from(raw)), ...(rec.projectInfo ? { project: rec.projectInfo } : {}) };
+    });
+    const text = (page: PreparedPage) => page.records.map((r) => ({ ...r, raw: Buffer.from(r.raw).toString() }));
     // Across a thread the page is structured-cloned; the clone keeps values, not identity.
     const unpacked = unpackPage(structuredClone(packedPage(make(), provider, volatile)));
-    expect(unpacked.maxUpdatedMs).toBe(expected.maxUpdatedMs);
-    expect(unpacked.records.map((r) => ({ ...r, raw: Buffer.from(r.raw).toString() }))).toEqual(
-      expected.records.map((r) => ({ ...r, raw: Buffer.from(r.raw).toString() })),
-    );
+    expect(unpacked.maxUpdatedMs).toBe(1_700_000_000_004);
+    expect(text(unpacked)).toEqual(expected);
     expect(Buffer.from(unpacked.records[0]!.raw).toString()).toBe('{"fields":{"a":{"y":"ß","z":1},"b":[1],"summary":"title 1 é"},"id":"id-1"}');
+    // The in-process path (tests with an injected HTTP dispatcher) gives the same.
+    const inProcess = preparePage(make(), provider, volatile);
+    expect(inProcess.maxUpdatedMs).toBe(1_700_000_000_004);
+    expect(text(inProcess)).toEqual(expected);
   });
 });
